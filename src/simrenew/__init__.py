@@ -1,0 +1,1 @@
+"""simrenew: renews prepaid SIM lines of Kuwaiti mobile operators."""

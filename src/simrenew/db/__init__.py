@@ -1,0 +1,1 @@
+"""Storage plumbing: declarative base, engines, units of work, Alembic migrations."""

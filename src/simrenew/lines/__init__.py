@@ -1,0 +1,1 @@
+"""The line registry: registration, lifecycle, number pool."""

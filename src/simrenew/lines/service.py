@@ -1,0 +1,167 @@
+"""Line registry use cases: a line's status and history, registering a line."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from simrenew.catalog import repository as catalog_repository
+from simrenew.catalog.models import Plan
+from simrenew.clock import Clock, to_kuwait
+from simrenew.db.session import UnitOfWork
+from simrenew.errors import UnknownLine, ValidationFailed
+from simrenew.ids import new_id
+from simrenew.lines import repository
+from simrenew.lines.models import Customer, Line, LineHistory
+from simrenew.lines.rules import LifecyclePeriods, LineState, days_left, state_at
+from simrenew.money import format_fils
+from simrenew.renewals.rules import Buckets, usable_bonus
+
+
+def periods_of(plan: Plan) -> LifecyclePeriods:
+    """A plan's lifecycle periods."""
+    return LifecyclePeriods(
+        grace_days=plan.grace_days,
+        suspension_days=plan.suspension_days,
+        recycle_days=plan.recycle_days,
+    )
+
+
+def buckets_of(line: Line) -> Buckets:
+    """A line's balance buckets."""
+    return Buckets(line.paid_fils, line.bonus_fils, line.bonus_expires_at)
+
+
+def current_state(line: Line, plan: Plan, now: datetime) -> LineState:
+    """The state the dates and the plan give at `now` (recycled stays recycled)."""
+    return state_at(line.valid_until, periods_of(plan), now, recorded=LineState(line.state))
+
+
+def plan_of(session: Session, line: Line) -> Plan:
+    """The plan a line is on (the foreign key guarantees it exists)."""
+    plan = catalog_repository.get_plan(session, line.operator_code, line.plan_code)
+    if plan is None:  # pragma: no cover - prevented by the foreign key
+        raise UnknownLine(f"Line {line.msisdn} refers to a missing plan.")
+    return plan
+
+
+def describe_line(line: Line, plan: Plan, now: datetime, *, language: str = "en") -> dict[str, Any]:
+    """A line's status as every channel shows it."""
+    state = current_state(line, plan, now)
+    bonus = usable_bonus(buckets_of(line), now)
+    balance = line.paid_fils + bonus
+    return {
+        "msisdn": line.msisdn,
+        "operator": line.operator_code,
+        "plan": line.plan_code,
+        "state": state.value,
+        "balance_fils": balance,
+        "balance_display": format_fils(balance, language),
+        "paid_fils": line.paid_fils,
+        "bonus_fils": bonus,
+        "bonus_expires_at": (
+            to_kuwait(line.bonus_expires_at) if bonus and line.bonus_expires_at else None
+        ),
+        "valid_until": to_kuwait(line.valid_until),
+        "days_left": days_left(line.valid_until, now),
+        "reactivation_required": state is LineState.SUSPENDED,
+    }
+
+
+def line_status(
+    uow: UnitOfWork, msisdn: str, *, clock: Clock, language: str = "en"
+) -> dict[str, Any]:
+    """A line's status now: balance, validity end, state."""
+    with uow:
+        line = repository.get_line(uow.session, msisdn)
+        if line is None:
+            raise UnknownLine()
+        return describe_line(line, plan_of(uow.session, line), clock.now(), language=language)
+
+
+def _encode_cursor(entry: LineHistory) -> str:
+    raw = json.dumps([entry.at.isoformat(), entry.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, entry_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(at), str(entry_id)
+    except (ValueError, TypeError) as error:
+        raise ValidationFailed("The cursor is not valid.") from error
+
+
+def line_history(
+    uow: UnitOfWork, msisdn: str, *, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """A page of a line's state changes and renewals, newest first, with the next cursor."""
+    if not 1 <= limit <= 200:
+        raise ValidationFailed("limit must be between 1 and 200.")
+    before = _decode_cursor(cursor) if cursor else None
+    with uow:
+        if repository.get_line(uow.session, msisdn) is None:
+            raise UnknownLine()
+        rows = repository.list_history(uow.session, msisdn, before=before, limit=limit + 1)
+        page = rows[:limit]
+        return {
+            "msisdn": msisdn,
+            "items": [
+                {
+                    "id": row.id,
+                    "at": to_kuwait(row.at),
+                    "event": row.event,
+                    "from_state": row.from_state,
+                    "to_state": row.to_state,
+                    "renewal_id": row.renewal_id,
+                    "details": row.details,
+                }
+                for row in page
+            ],
+            "next_cursor": _encode_cursor(page[-1]) if len(rows) > limit else None,
+        }
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Who a line is registered to."""
+
+    id_type: str
+    id_number: str
+    name: str
+    nationality: str | None = None
+    language: str = "en"
+
+
+def find_or_register_customer(
+    session: Session, registration: Registration, now: datetime
+) -> Customer:
+    """The customer holding this identity document, registered now if new."""
+    customer = repository.find_customer(session, registration.id_type, registration.id_number)
+    if customer is None:
+        customer = Customer(
+            id=new_id(),
+            id_type=registration.id_type,
+            id_number=registration.id_number,
+            name=registration.name,
+            nationality=registration.nationality,
+            language=registration.language,
+            created_at=now,
+        )
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def language_of(session: Session, line: Line) -> str:
+    """The language a line's subscriber reads (registration's preference, English by default)."""
+    if line.customer_id is None:
+        return "en"
+    customer = repository.get_customer(session, line.customer_id)
+    return customer.language if customer else "en"

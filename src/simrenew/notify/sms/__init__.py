@@ -1,0 +1,1 @@
+"""SMS transports: log (development), and later kannel and smpp."""

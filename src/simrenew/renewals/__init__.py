@@ -1,0 +1,1 @@
+"""Renewals: quote -> credit, the ledger, idempotency, network debits, receipts and the audit."""

@@ -1,0 +1,493 @@
+"""Renewal use cases: quote a package, credit a renewal exactly once, show renewals and receipts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from simrenew.catalog import repository as catalog_repository
+from simrenew.catalog.models import Package, Plan
+from simrenew.clock import Clock, to_kuwait
+from simrenew.db.session import UnitOfWork, retrying
+from simrenew.errors import (
+    IdempotencyKeyReused,
+    LineRecycled,
+    LineSuspended,
+    NotAllowed,
+    PackageNotAvailable,
+    PaymentMethodNotAvailable,
+    QuoteExpired,
+    UnknownLine,
+    UnknownRenewal,
+    ValidationFailed,
+)
+from simrenew.ids import new_id, new_receipt_no
+from simrenew.lines import repository as lines_repository
+from simrenew.lines.models import Line, LineHistory
+from simrenew.lines.rules import LineState, transitions_between
+from simrenew.lines.service import current_state, language_of, periods_of, plan_of
+from simrenew.money import format_fils
+from simrenew.notify.service import queue_sms
+from simrenew.renewals import repository
+from simrenew.renewals.ledger import expire_bonus_if_due, post
+from simrenew.renewals.models import PromotionUse, Quote, Renewal
+from simrenew.renewals.receipts import issue_receipt
+from simrenew.renewals.rules import (
+    FeeRule,
+    PackageTerms,
+    Price,
+    PromotionTerms,
+    merge_bonus_expiry,
+    price_renewal,
+    request_fingerprint,
+)
+from simrenew.staff.rules import IMMEDIATE_METHODS, Caller, may_read_any_line, may_renew_any_line
+
+
+@dataclass(frozen=True)
+class RenewalRequest:
+    """What a channel asks for; `body` is the request as sent, to recognise retries."""
+
+    msisdn: str
+    package_code: str
+    payment_method: str
+    idempotency_key: str
+    body: dict[str, Any] = field(default_factory=dict)
+    quote_id: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class RenewalOutcome:
+    """The response to a renewal request, and whether it repeats an earlier one."""
+
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _ensure_renewable(state: LineState) -> None:
+    if state is LineState.RECYCLED:
+        raise LineRecycled()
+    if state is LineState.SUSPENDED:
+        raise LineSuspended()
+
+
+def _channel_for(caller: Caller, requested: str | None) -> str:
+    if requested is not None and requested != caller.channel:
+        raise ValidationFailed(
+            f"channel: this credential acts for the {caller.channel} channel, not {requested}."
+        )
+    return caller.channel
+
+
+def _package_for(session: Session, line: Line, code: str) -> Package:
+    package = catalog_repository.get_package(session, line.operator_code, line.plan_code, code)
+    if package is None or not package.active:
+        raise PackageNotAvailable(f"Package {code!r} is not offered on this line's plan.")
+    return package
+
+
+def _fee_rule_for(session: Session, method: str | None, channel: str) -> FeeRule | None:
+    if method is None:
+        return None
+    payment_method = catalog_repository.get_payment_method(session, method)
+    if (
+        payment_method is None
+        or not payment_method.active
+        or channel not in payment_method.channels
+    ):
+        raise PaymentMethodNotAvailable(f"Payment method {method!r} is not accepted on {channel}.")
+    return FeeRule(
+        method=method,
+        fee_fixed_fils=payment_method.fee_fixed_fils,
+        fee_percent=Decimal(payment_method.fee_percent),
+    )
+
+
+def _price(
+    session: Session,
+    line: Line,
+    plan: Plan,
+    package: Package,
+    channel: str,
+    method: str | None,
+    now: datetime,
+) -> Price:
+    operator = catalog_repository.get_operator(session, line.operator_code)
+    discounts = operator.channel_discounts if operator else {}
+    promotions = [
+        PromotionTerms(
+            code=p.code,
+            kind=p.kind,
+            bonus_percent=p.bonus_percent,
+            discount_fils=p.discount_fils,
+            spend_fils=p.spend_fils,
+            save_fils=p.save_fils,
+            channels=None if p.channels is None else tuple(p.channels),
+            packages=None if p.packages is None else tuple(p.packages),
+            plans=None if p.plans is None else tuple(p.plans),
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            per_line_limit=p.per_line_limit,
+            bonus_validity_days=p.bonus_validity_days,
+        )
+        for p in catalog_repository.list_promotions(session, line.operator_code)
+    ]
+    return price_renewal(
+        PackageTerms(
+            code=package.code,
+            price_fils=package.price_fils,
+            credit_fils=package.credit_fils,
+            validity_days=package.validity_days,
+            channels=tuple(package.channels),
+        ),
+        plan_code=plan.code,
+        channel=channel,
+        channel_discount_percent=Decimal(str(discounts.get(channel, "0"))),
+        promotions=promotions,
+        promotion_uses=repository.count_promotion_uses(session, line.msisdn),
+        fee_rule=_fee_rule_for(session, method, channel),
+        valid_until=line.valid_until,
+        max_validity_days=plan.max_validity_days,
+        now=now,
+    )
+
+
+def quote_renewal(
+    uow: UnitOfWork,
+    caller: Caller,
+    *,
+    msisdn: str,
+    package_code: str,
+    channel: str | None = None,
+    payment_method: str | None = None,
+    clock: Clock,
+    ttl_seconds: int = 900,
+    language: str = "en",
+) -> dict[str, Any]:
+    """Price a package for a line on the caller's channel, honoured until the quote expires."""
+    if not may_renew_any_line(caller):
+        raise NotAllowed()
+    channel = _channel_for(caller, channel)
+    now = clock.now()
+    with uow:
+        session = uow.session
+        line = lines_repository.get_line(session, msisdn)
+        if line is None:
+            raise UnknownLine()
+        plan = plan_of(session, line)
+        _ensure_renewable(current_state(line, plan, now))
+        package = _package_for(session, line, package_code)
+        price = _price(session, line, plan, package, channel, payment_method, now)
+        quote = Quote(
+            id=new_id(),
+            msisdn=msisdn,
+            package_code=package.code,
+            channel=channel,
+            payment_method=payment_method,
+            price_fils=price.price_fils,
+            discount_fils=price.discount_fils,
+            bonus_fils=price.bonus_fils,
+            fee_fils=price.fee_fils,
+            total_fils=price.total_fils,
+            credit_fils=price.credit_fils,
+            new_valid_until=price.new_valid_until,
+            bonus_expires_at=price.bonus_expires_at,
+            promotions=list(price.promotions),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+        session.add(quote)
+        uow.commit()
+        return {
+            "quote_id": quote.id,
+            "msisdn": msisdn,
+            "package_code": package.code,
+            "channel": channel,
+            "payment_method": payment_method,
+            "price_fils": price.price_fils,
+            "discount_fils": price.discount_fils,
+            "bonus_fils": price.bonus_fils,
+            "fee_fils": price.fee_fils,
+            "total_fils": price.total_fils,
+            "total_display": format_fils(price.total_fils, language),
+            "credit_fils": price.credit_fils,
+            "new_valid_until": to_kuwait(price.new_valid_until),
+            "bonus_expires_at": to_kuwait(price.bonus_expires_at)
+            if price.bonus_expires_at
+            else None,
+            "promotions": list(price.promotions),
+            "expires_at": to_kuwait(quote.expires_at),
+        }
+
+
+def _quoted_price(
+    session: Session,
+    quote_id: str,
+    request: RenewalRequest,
+    channel: str,
+    now: datetime,
+    fresh: Price,
+) -> Price:
+    """The amounts a valid quote promised (validity is always recomputed from the line now)."""
+    quote = repository.get_quote(session, quote_id)
+    if (
+        quote is None
+        or quote.msisdn != request.msisdn
+        or quote.package_code != request.package_code
+        or quote.channel != channel
+        or (quote.payment_method is not None and quote.payment_method != request.payment_method)
+    ):
+        raise QuoteExpired("The quote does not match this line, package, channel and method.")
+    if now >= quote.expires_at:
+        raise QuoteExpired()
+    return Price(
+        price_fils=quote.price_fils,
+        discount_fils=quote.discount_fils,
+        bonus_fils=quote.bonus_fils,
+        fee_fils=quote.fee_fils,
+        total_fils=quote.total_fils,
+        credit_fils=quote.credit_fils,
+        new_valid_until=fresh.new_valid_until,
+        bonus_expires_at=quote.bonus_expires_at,
+        promotions=tuple(quote.promotions),
+    )
+
+
+def _record_late_transitions(session: Session, line: Line, plan: Plan, now: datetime) -> LineState:
+    """Write the time-driven transitions no sweep has recorded yet; return the state now."""
+    recorded = LineState(line.state)
+    for from_state, to_state, at in transitions_between(
+        line.valid_until, periods_of(plan), recorded, now
+    ):
+        lines_repository.add_history(
+            session,
+            LineHistory(
+                id=new_id(),
+                msisdn=line.msisdn,
+                at=at,
+                event="expiry",
+                from_state=from_state.value,
+                to_state=to_state.value,
+                renewal_id=None,
+                details={},
+            ),
+        )
+        line.state = to_state.value
+        line.state_since = at
+    return LineState(line.state)
+
+
+def credit_renewal(
+    uow: UnitOfWork, caller: Caller, request: RenewalRequest, *, clock: Clock
+) -> RenewalOutcome:
+    """Credit a paid renewal exactly once; a repeated key returns the first result."""
+    if not may_renew_any_line(caller):
+        raise NotAllowed()
+    channel = _channel_for(caller, request.channel)
+    if request.payment_method not in IMMEDIATE_METHODS:
+        raise PaymentMethodNotAvailable(
+            f"{request.payment_method!r} is paid on a hosted page; this channel credits only "
+            f"{', '.join(sorted(IMMEDIATE_METHODS))} at once."
+        )
+    fingerprint = request_fingerprint(request.body)
+    return retrying(lambda: _credit_once(uow, caller, request, channel, fingerprint, clock))
+
+
+def _credit_once(
+    uow: UnitOfWork,
+    caller: Caller,
+    request: RenewalRequest,
+    channel: str,
+    fingerprint: str,
+    clock: Clock,
+) -> RenewalOutcome:
+    with uow:
+        session = uow.session
+        # Lock the line first: retries of one key and renewals of one line queue here.
+        line = lines_repository.lock_line(session, request.msisdn)
+        done = repository.get_renewal_by_key(session, caller.id, request.idempotency_key)
+        if done is not None:
+            if done.request_hash != fingerprint:
+                raise IdempotencyKeyReused()
+            return RenewalOutcome(renewal_view(done), replayed=True)
+        if line is None:
+            raise UnknownLine()
+        now = clock.now()
+        plan = plan_of(session, line)
+        state = current_state(line, plan, now)
+        _ensure_renewable(state)
+        package = _package_for(session, line, request.package_code)
+        price = _price(session, line, plan, package, channel, request.payment_method, now)
+        if request.quote_id:
+            price = _quoted_price(session, request.quote_id, request, channel, now, price)
+        before = _record_late_transitions(session, line, plan, now)
+        renewal = Renewal(
+            id=new_id(),
+            msisdn=line.msisdn,
+            idempotency_scope=caller.id,
+            idempotency_key=request.idempotency_key,
+            request_hash=fingerprint,
+            channel=channel,
+            operator_code=line.operator_code,
+            plan_code=line.plan_code,
+            package_code=package.code,
+            quote_id=request.quote_id,
+            state="credited",
+            payment_method=request.payment_method,
+            payment_state="captured",
+            payment_ref=None,
+            price_fils=price.price_fils,
+            discount_fils=price.discount_fils,
+            bonus_fils=price.bonus_fils,
+            fee_fils=price.fee_fils,
+            total_fils=price.total_fils,
+            credit_fils=price.credit_fils,
+            promotions=list(price.promotions),
+            valid_until_before=line.valid_until,
+            valid_until_after=price.new_valid_until,
+            balance_after_fils=None,
+            receipt_no=new_receipt_no(),
+            created_at=now,
+            credited_at=now,
+        )
+        session.add(renewal)
+        _apply_credit(session, line, renewal, price, before, now)
+        operator = catalog_repository.get_operator(session, line.operator_code)
+        issue_receipt(session, line, renewal, package, operator, now)
+        language = language_of(session, line)
+        queue_sms(
+            session,
+            msisdn=line.msisdn,
+            template="renewal_confirmation",
+            language=language,
+            params={
+                "operator": (
+                    operator.names.get(language, operator.name) if operator else line.operator_code
+                ),
+                "msisdn": line.msisdn,
+                "credit": format_fils(
+                    renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True
+                ),
+                "balance": format_fils(line.balance_fils, language, latin_digits=True),
+                "valid_until": to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
+                "receipt_no": renewal.receipt_no,
+            },
+            now=now,
+            lane="priority",
+        )
+        session.flush()
+        body = renewal_view(renewal)
+        uow.commit()
+        return RenewalOutcome(body, replayed=False)
+
+
+def _apply_credit(
+    session: Session, line: Line, renewal: Renewal, price: Price, before: LineState, now: datetime
+) -> None:
+    expire_bonus_if_due(session, line, now)
+    post(
+        session,
+        line,
+        bucket="paid",
+        kind="renewal_credit",
+        amount_fils=price.credit_fils,
+        now=now,
+        renewal_id=renewal.id,
+    )
+    if price.bonus_fils:
+        line.bonus_expires_at = merge_bonus_expiry(
+            line.bonus_expires_at, line.bonus_fils, price.bonus_expires_at
+        )
+        post(
+            session,
+            line,
+            bucket="bonus",
+            kind="promotion_bonus",
+            amount_fils=price.bonus_fils,
+            now=now,
+            renewal_id=renewal.id,
+        )
+    for code in price.promotions:
+        session.add(
+            PromotionUse(
+                id=new_id(),
+                msisdn=line.msisdn,
+                operator_code=line.operator_code,
+                promotion_code=code,
+                renewal_id=renewal.id,
+                at=now,
+            )
+        )
+    line.valid_until = price.new_valid_until
+    line.state = LineState.ACTIVE.value
+    line.state_since = now if before is not LineState.ACTIVE else line.state_since
+    line.version += 1
+    renewal.balance_after_fils = line.balance_fils
+    lines_repository.add_history(
+        session,
+        LineHistory(
+            id=new_id(),
+            msisdn=line.msisdn,
+            at=now,
+            event="renewal",
+            from_state=before.value,
+            to_state=LineState.ACTIVE.value,
+            renewal_id=renewal.id,
+            details={
+                "package": renewal.package_code,
+                "credit_fils": renewal.credit_fils,
+                "bonus_fils": renewal.bonus_fils,
+                "receipt_no": renewal.receipt_no,
+                "channel": renewal.channel,
+            },
+        ),
+    )
+
+
+def renewal_view(renewal: Renewal) -> dict[str, Any]:
+    """A renewal as the API shows it (the same body for the first answer and every replay)."""
+    return {
+        "renewal_id": renewal.id,
+        "receipt_no": renewal.receipt_no,
+        "state": renewal.state,
+        "msisdn": renewal.msisdn,
+        "operator": renewal.operator_code,
+        "package_code": renewal.package_code,
+        "channel": renewal.channel,
+        "price_fils": renewal.price_fils,
+        "discount_fils": renewal.discount_fils,
+        "bonus_fils": renewal.bonus_fils,
+        "fee_fils": renewal.fee_fils,
+        "total_fils": renewal.total_fils,
+        "credit_fils": renewal.credit_fils,
+        "balance_fils": renewal.balance_after_fils,
+        "valid_until": to_kuwait(renewal.valid_until_after).isoformat(),
+        "promotions": list(renewal.promotions),
+        "payment": {
+            "method": renewal.payment_method,
+            "state": renewal.payment_state,
+            "gateway": None,
+        },
+        "created_at": to_kuwait(renewal.created_at).isoformat(),
+    }
+
+
+def ensure_may_read(caller: Caller) -> None:
+    """Refuse a caller that may not read any line (NotAllowed)."""
+    if not may_read_any_line(caller):
+        raise NotAllowed()
+
+
+def get_renewal(uow: UnitOfWork, caller: Caller, renewal_id: str) -> dict[str, Any]:
+    """One renewal and its payment state."""
+    ensure_may_read(caller)
+    with uow:
+        renewal = repository.get_renewal(uow.session, renewal_id)
+        if renewal is None:
+            raise UnknownRenewal()
+        return renewal_view(renewal)
