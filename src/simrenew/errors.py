@@ -22,7 +22,11 @@
     ├── PaymentMethodNotAvailable 422 payment_method_not_available
     ├── PaymentDeclined         402 payment_declined
     ├── RateLimited             429 rate_limited
-    └── CatalogInvalid          422 catalog_invalid    (file, line and reason)
+    ├── CatalogInvalid          422 catalog_invalid    (file, line and reason)
+    ├── MethodNotAllowed        405 method_not_allowed (HTTP only)
+    ├── PayloadTooLarge         413 payload_too_large  (HTTP only)
+    ├── InternalError           500 internal_error     (HTTP only: nothing leaks)
+    └── ServiceUnavailable      503 service_unavailable (HTTP only: database down)
 
 Each error carries its human message in English, Arabic and Chinese; `detail` adds specifics.
 Web turns them into RFC 9457 problem JSON, the CLI into one line and an exit code.
@@ -261,6 +265,49 @@ class CatalogInvalid(ValidationFailed):
         "en": "The catalog file is not valid; nothing was loaded.",
         "ar": "ملف الكتالوج غير صالح؛ لم يتم تحميل أي شيء.",
         "zh": "目录文件无效；未加载任何内容。",
+    }
+
+
+# Errors only an HTTP channel meets.
+
+
+class MethodNotAllowed(SimrenewError):
+    code = "method_not_allowed"
+    http_status = 405
+    titles: ClassVar[dict[str, str]] = {
+        "en": "This method is not allowed on this address.",
+        "ar": "هذه الطريقة غير مسموح بها على هذا العنوان.",
+        "zh": "此地址不允许使用该请求方法。",
+    }
+
+
+class PayloadTooLarge(SimrenewError):
+    code = "payload_too_large"
+    http_status = 413
+    titles: ClassVar[dict[str, str]] = {
+        "en": "The request body is too large.",
+        "ar": "حجم محتوى الطلب كبير جداً.",
+        "zh": "请求内容过大。",
+    }
+
+
+class InternalError(SimrenewError):
+    code = "internal_error"
+    http_status = 500
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Something went wrong on our side; nothing was changed. Please try again.",
+        "ar": "حدث خطأ من جهتنا؛ لم يتم تغيير أي شيء. يرجى المحاولة مجدداً.",
+        "zh": "我们这边出了问题；未做任何更改。请重试。",
+    }
+
+
+class ServiceUnavailable(SimrenewError):
+    code = "service_unavailable"
+    http_status = 503
+    titles: ClassVar[dict[str, str]] = {
+        "en": "The service is unavailable: the database does not answer.",
+        "ar": "الخدمة غير متاحة: قاعدة البيانات لا تستجيب.",
+        "zh": "服务不可用：数据库无响应。",
     }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from simrenew.catalog import repository
 from simrenew.catalog.models import Operator, Package, PaymentMethod, Plan, Promotion
 from simrenew.catalog.rules import CatalogSpec
-from simrenew.clock import Clock
+from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork
 from simrenew.money import format_fils
 
@@ -172,8 +172,8 @@ def describe_operators(uow: UnitOfWork, *, language: str = "en") -> list[dict[st
                             "name": pr.name,
                             "kind": pr.kind,
                             "channels": pr.channels,
-                            "starts_at": pr.starts_at,
-                            "ends_at": pr.ends_at,
+                            "starts_at": to_kuwait(pr.starts_at) if pr.starts_at else None,
+                            "ends_at": to_kuwait(pr.ends_at) if pr.ends_at else None,
                         }
                         for pr in promotions
                         if pr.operator_code == op.code

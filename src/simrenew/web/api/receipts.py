@@ -1,0 +1,139 @@
+"""Receipts over HTTP: a receipt for staff channels, and the public valid/invalid check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from simrenew import errors
+from simrenew.renewals.receipts import get_receipt, verify_receipt
+from simrenew.web.api import API_PREFIX, AUTH_PROBLEMS, problem_responses
+from simrenew.web.deps import CallerDep, LanguageDep, PlatformDep
+
+router = APIRouter(prefix=f"{API_PREFIX}/receipts", tags=["receipts"])
+
+_MAX_RECEIPT_NO = 32
+ReceiptNo = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=_MAX_RECEIPT_NO,
+        description="The receipt number, e.g. R01JDX4K3V2Q7T9M8N.",
+        examples=["R01JDX4K3V2Q7T9M8N"],
+    ),
+]
+
+
+class ReceiptOut(BaseModel):
+    """A receipt: what was bought, paid and credited, and the code that verifies it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "receipt_no": "R01JDX4K3V2Q7T9M8N",
+                    "renewal_id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f91",
+                    "msisdn": "+96550001234",
+                    "issued_at": "2026-11-25T12:00:00+03:00",
+                    "verification_code": "K3V2Q7T9M8",
+                    "operator": "zahra",
+                    "operator_name": "Zahra Telecom",
+                    "package_code": "kd5",
+                    "package_name": "Monthly 5 KD",
+                    "channel": "store",
+                    "payment_method": "cash",
+                    "price_fils": 5000,
+                    "discount_fils": 0,
+                    "fee_fils": 0,
+                    "total_fils": 5000,
+                    "credit_fils": 5000,
+                    "bonus_fils": 0,
+                    "promotions": [],
+                    "balance_after_fils": 17500,
+                    "valid_until": "2027-01-04T12:00:00+03:00",
+                    "total_display": "5.000 KWD",
+                    "credit_display": "5.000 KWD",
+                }
+            ]
+        }
+    )
+
+    receipt_no: str
+    renewal_id: str
+    msisdn: str
+    issued_at: datetime
+    verification_code: str = Field(description="Printed on the receipt; checks it at /verify.")
+    operator: str
+    operator_name: str
+    package_code: str
+    package_name: str
+    channel: str
+    payment_method: str
+    price_fils: int
+    discount_fils: int
+    fee_fils: int
+    total_fils: int
+    credit_fils: int
+    bonus_fils: int
+    promotions: list[str]
+    balance_after_fils: int
+    valid_until: datetime
+    total_display: str
+    credit_display: str
+
+
+class ReceiptCheckOut(BaseModel):
+    """Whether a receipt number and verification code belong together; nothing more."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"receipt_no": "R01JDX4K3V2Q7T9M8N", "valid": True}]}
+    )
+
+    receipt_no: str
+    valid: bool
+
+
+@router.get(
+    "/{receipt_no}",
+    summary="A receipt (JSON)",
+    response_model=ReceiptOut,
+    responses=problem_responses(
+        *AUTH_PROBLEMS, errors.ValidationFailed, errors.NotAllowed, errors.UnknownReceipt
+    ),
+)
+def get_one_receipt(
+    platform: PlatformDep,
+    caller: CallerDep,
+    language: LanguageDep,
+    receipt_no: ReceiptNo,
+) -> dict[str, Any]:
+    """The receipt with its amounts shown in the caller's language."""
+    return get_receipt(platform.uow(), caller, receipt_no, language=language)
+
+
+@router.get(
+    "/{receipt_no}/verify",
+    summary="Check a receipt's verification code (public)",
+    response_model=ReceiptCheckOut,
+    responses=problem_responses(errors.ValidationFailed),
+)
+def verify_one_receipt(
+    platform: PlatformDep,
+    receipt_no: ReceiptNo,
+    code: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=32,
+            description="The verification code printed on the receipt.",
+            examples=["K3V2Q7T9M8"],
+        ),
+    ],
+) -> ReceiptCheckOut:
+    """Valid or not, and nothing else: an unknown number is simply not valid."""
+    return ReceiptCheckOut(
+        receipt_no=receipt_no, valid=verify_receipt(platform.uow(), receipt_no, code)
+    )

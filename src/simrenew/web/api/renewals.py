@@ -1,0 +1,310 @@
+"""Renewals over HTTP: quote a package, credit a renewal exactly once, look a renewal up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from simrenew import errors
+from simrenew.lines.rules import normalize_msisdn
+from simrenew.renewals.service import RenewalRequest, credit_renewal, get_renewal, quote_renewal
+from simrenew.web.api import (
+    API_PREFIX,
+    AUTH_PROBLEMS,
+    BODY_PROBLEMS,
+    RequestBody,
+    problem_responses,
+)
+from simrenew.web.deps import CallerDep, IdempotencyKeyDep, LanguageDep, PlatformDep
+
+router = APIRouter(prefix=API_PREFIX, tags=["renewals"])
+
+_MSISDN_FIELD = Field(
+    min_length=1,
+    max_length=40,
+    description="Any usual spelling of a Kuwaiti mobile number; answers give E.164.",
+)
+_PACKAGE_FIELD = Field(min_length=1, max_length=32, description="A package of the line's plan.")
+_CHANNEL_FIELD = Field(
+    default=None,
+    min_length=1,
+    max_length=20,
+    description="Must be the credential's own channel when given.",
+)
+# Problems of pricing a package for a line, shared by quotes and renewals.
+_PRICING_PROBLEMS = (
+    *AUTH_PROBLEMS,
+    *BODY_PROBLEMS,
+    errors.NotAllowed,
+    errors.InvalidMsisdn,
+    errors.UnknownLine,
+    errors.LineRecycled,
+    errors.LineSuspended,
+    errors.PackageNotAvailable,
+    errors.PaymentMethodNotAvailable,
+)
+
+
+class QuoteIn(RequestBody):
+    """What to price: a package for a line, optionally for a payment method (its fee)."""
+
+    msisdn: str = _MSISDN_FIELD
+    package_code: str = _PACKAGE_FIELD
+    channel: str | None = _CHANNEL_FIELD
+    payment_method: str | None = Field(
+        default=None, min_length=1, max_length=40, description="Adds the method's fee when given."
+    )
+
+
+class QuoteOut(BaseModel):
+    """A price honoured until `expires_at` by a renewal that names `quote_id`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "quote_id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f90",
+                    "msisdn": "+96590001234",
+                    "package_code": "kd10",
+                    "channel": "store",
+                    "payment_method": "cash",
+                    "price_fils": 10000,
+                    "discount_fils": 0,
+                    "bonus_fils": 10000,
+                    "fee_fils": 0,
+                    "total_fils": 10000,
+                    "total_display": "10.000 KWD",
+                    "credit_fils": 10000,
+                    "new_valid_until": "2027-03-05T12:00:00+03:00",
+                    "bonus_expires_at": "2026-12-25T12:00:00+03:00",
+                    "promotions": ["welcome-double"],
+                    "expires_at": "2026-11-25T12:15:00+03:00",
+                }
+            ]
+        }
+    )
+
+    quote_id: str
+    msisdn: str
+    package_code: str
+    channel: str
+    payment_method: str | None
+    price_fils: int
+    discount_fils: int = Field(description="Channel discount plus promotion discount.")
+    bonus_fils: int = Field(description="Promotion bonus, credited to the bonus bucket.")
+    fee_fils: int = Field(description="The payment method's fee, never credited.")
+    total_fils: int = Field(description="What the payer pays: price - discount + fee.")
+    total_display: str
+    credit_fils: int = Field(description="What the line's paid balance is credited.")
+    new_valid_until: datetime
+    bonus_expires_at: datetime | None
+    promotions: list[str]
+    expires_at: datetime
+
+
+class PaymentIn(RequestBody):
+    """How the renewal is paid."""
+
+    method: str = Field(
+        min_length=1,
+        max_length=40,
+        description="cash, till or card_terminal are credited at once on store channels.",
+    )
+    terminal_ref: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The card terminal's reference."
+    )
+
+
+class RenewalIn(RequestBody):
+    """A renewal: the line, the package, the quote to honour and the payment."""
+
+    msisdn: str = _MSISDN_FIELD
+    package_code: str = _PACKAGE_FIELD
+    quote_id: str | None = Field(
+        default=None, min_length=1, max_length=36, description="Honour this quote's amounts."
+    )
+    channel: str | None = _CHANNEL_FIELD
+    payment: PaymentIn
+
+
+class PaymentOut(BaseModel):
+    """The payment of a renewal."""
+
+    method: str
+    state: str = Field(description="captured, pending, declined, cancelled, expired, ...")
+    gateway: str | None
+    redirect_url: str | None = Field(default=None, description="Hosted payment page, if any.")
+
+
+class RenewalOut(BaseModel):
+    """A renewal and, once credited, its receipt number and the line's new balance."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "renewal_id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f91",
+                    "receipt_no": "R01JDX4K3V2Q7T9M8N",
+                    "state": "credited",
+                    "msisdn": "+96550001234",
+                    "operator": "zahra",
+                    "package_code": "kd5",
+                    "channel": "store",
+                    "price_fils": 5000,
+                    "discount_fils": 0,
+                    "bonus_fils": 0,
+                    "fee_fils": 0,
+                    "total_fils": 5000,
+                    "credit_fils": 5000,
+                    "balance_fils": 17500,
+                    "valid_until": "2027-01-04T12:00:00+03:00",
+                    "promotions": [],
+                    "payment": {"method": "cash", "state": "captured", "gateway": None},
+                    "created_at": "2026-11-25T12:00:00+03:00",
+                }
+            ]
+        }
+    )
+
+    renewal_id: str
+    receipt_no: str | None
+    state: str = Field(description="awaiting_payment, credited, failed or refunded.")
+    msisdn: str
+    operator: str
+    package_code: str
+    channel: str
+    price_fils: int
+    discount_fils: int
+    bonus_fils: int
+    fee_fils: int
+    total_fils: int
+    credit_fils: int
+    balance_fils: int | None = Field(description="The line's balance right after the credit.")
+    valid_until: datetime
+    promotions: list[str]
+    payment: PaymentOut
+    created_at: datetime
+
+
+@router.post(
+    "/quotes",
+    summary="Price a package for a line on the caller's channel",
+    response_model=QuoteOut,
+    responses=problem_responses(*_PRICING_PROBLEMS),
+)
+def post_quote(
+    platform: PlatformDep,
+    caller: CallerDep,
+    language: LanguageDep,
+    quote: Annotated[
+        QuoteIn,
+        Body(
+            openapi_examples={
+                "cash": {
+                    "summary": "10 KD package, paid in cash at a store",
+                    "value": {
+                        "msisdn": "90001234",
+                        "package_code": "kd10",
+                        "payment_method": "cash",
+                    },
+                }
+            }
+        ),
+    ],
+) -> dict[str, Any]:
+    """The price, discounts, bonus, fee and new end date, honoured until the quote expires."""
+    return quote_renewal(
+        platform.uow(),
+        caller,
+        msisdn=normalize_msisdn(quote.msisdn),
+        package_code=quote.package_code,
+        channel=quote.channel,
+        payment_method=quote.payment_method,
+        clock=platform.clock,
+        ttl_seconds=platform.settings.quote_ttl_seconds,
+        language=language,
+    )
+
+
+@router.post(
+    "/renewals",
+    status_code=201,
+    summary="Renew a line (exactly once per Idempotency-Key)",
+    response_model=RenewalOut,
+    responses={
+        201: {
+            "description": "Created, or the first answer again for a repeated key.",
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "`true` when this answer repeats an earlier request's.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+        },
+        **problem_responses(*_PRICING_PROBLEMS, errors.QuoteExpired, errors.IdempotencyKeyReused),
+    },
+)
+def post_renewal(
+    platform: PlatformDep,
+    caller: CallerDep,
+    key: IdempotencyKeyDep,
+    renewal: Annotated[
+        RenewalIn,
+        Body(
+            openapi_examples={
+                "cash": {
+                    "summary": "Cash at a store, honouring a quote",
+                    "value": {
+                        "msisdn": "+96550001234",
+                        "package_code": "kd5",
+                        "quote_id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f90",
+                        "payment": {"method": "cash"},
+                    },
+                }
+            }
+        ),
+    ],
+    response: Response,
+) -> dict[str, Any]:
+    """Credit the line; a retry with the same key and body answers the first result again."""
+    msisdn = normalize_msisdn(renewal.msisdn)
+    # The body as the service fingerprints it: the number normalised, so that a retry spelling
+    # it differently is still the same request; absent and null optional fields alike.
+    body = {**renewal.model_dump(mode="json", exclude_none=True), "msisdn": msisdn}
+    outcome = credit_renewal(
+        platform.uow(),
+        caller,
+        RenewalRequest(
+            msisdn=msisdn,
+            package_code=renewal.package_code,
+            payment_method=renewal.payment.method,
+            idempotency_key=key,
+            body=body,
+            quote_id=renewal.quote_id,
+            channel=renewal.channel,
+        ),
+        clock=platform.clock,
+    )
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return outcome.body
+
+
+@router.get(
+    "/renewals/{renewal_id}",
+    summary="A renewal and its payment state",
+    response_model=RenewalOut,
+    responses=problem_responses(
+        *AUTH_PROBLEMS, errors.ValidationFailed, errors.NotAllowed, errors.UnknownRenewal
+    ),
+)
+def get_one_renewal(
+    platform: PlatformDep,
+    caller: CallerDep,
+    renewal_id: Annotated[str, Path(max_length=36, description="The renewal's id.")],
+) -> dict[str, Any]:
+    """One renewal, as it was answered when created (state and payment up to date)."""
+    return get_renewal(platform.uow(), caller, renewal_id)
