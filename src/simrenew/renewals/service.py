@@ -291,8 +291,9 @@ def credit_renewal(
     channel = _channel_for(caller, request.channel)
     if request.payment_method not in IMMEDIATE_METHODS:
         raise PaymentMethodNotAvailable(
-            f"{request.payment_method!r} is paid on a hosted page; this channel credits only "
-            f"{', '.join(sorted(IMMEDIATE_METHODS))} at once."
+            f"{request.payment_method!r} cannot be credited at once: only "
+            f"{', '.join(sorted(IMMEDIATE_METHODS))} can (card, KNET and wallets need a hosted "
+            "payment page)."
         )
     fingerprint = request_fingerprint(request.body)
     return retrying(lambda: _credit_once(uow, caller, request, channel, fingerprint, clock))
