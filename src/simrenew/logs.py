@@ -40,9 +40,18 @@ def mask_personal_data(
     return event
 
 
+class _StderrLogger:
+    """Writes each rendered line to the current sys.stderr (looked up per call, so a CLI test
+    runner that swaps stderr still receives the lines)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    """Route structlog and stdlib logging to one JSON (or console) stream on stderr."""
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
+    """Send structlog events, masked, as JSON (or console) lines to stderr."""
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -56,6 +65,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=lambda *_args: _StderrLogger(),
+        cache_logger_on_first_use=False,
     )

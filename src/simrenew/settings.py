@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     worker_interval_seconds: float = Field(default=2.0, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,8 @@ from typer.core import TyperGroup
 
 from simrenew.cli import audit, catalog, credentials, database, demo, lines, serve
 from simrenew.errors import SimrenewError
+from simrenew.logs import configure_logging
+from simrenew.settings import Settings
 
 USAGE_ERROR = 2
 
@@ -62,6 +64,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold tokens and personal data
 )
+
+
+@app.callback()
+def main() -> None:
+    """Renew prepaid SIM lines of Kuwaiti operators. Settings come from SIMRENEW_* variables."""
+    configure_logging(Settings().log_level)
+
+
 app.command("migrate")(database.migrate)
 # "-1" (one step back) must read as the revision, not as an unknown option.
 app.command("downgrade", context_settings={"ignore_unknown_options": True})(database.downgrade)
