@@ -7,21 +7,40 @@ no global counter sits on the hot path (DESIGN.md, Scale).
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_lock = threading.Lock()
+_last_ms = 0
+_last_counter = 0
+
+
 def new_id() -> str:
-    """A new UUIDv7 (RFC 9562) as a 36-character string."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A new UUIDv7 (RFC 9562), increasing within this process even inside one millisecond."""
+    global _last_ms, _last_counter
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            # Same millisecond (or the clock stepped back): count on in the 12-bit rand_a
+            # field (RFC 9562 method 3), moving to the next millisecond when it fills up.
+            ms = _last_ms
+            counter = _last_counter + 1
+            if counter > 0xFFF:
+                ms += 1
+                counter = 0
+        else:
+            counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # leave room to count
+        _last_ms, _last_counter = ms, counter
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version 7
-    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
+    value |= counter << 64  # rand_a used as a counter
     value |= 0b10 << 62  # RFC 4122 variant
-    value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
+    value |= rand_b
     return str(uuid.UUID(int=value))
 
 

@@ -54,7 +54,12 @@ def describe_line(line: Line, plan: Plan, now: datetime, *, language: str = "en"
     """A line's status as every channel shows it."""
     state = current_state(line, plan, now)
     bonus = usable_bonus(buckets_of(line), now)
-    balance = line.paid_fils + bonus
+    paid = line.paid_fils
+    if state is LineState.RECYCLED:
+        # A recycled line's balance is forfeited the moment its dates say so, whether or not
+        # a sweep has written the forfeit to the ledger yet.
+        paid = bonus = 0
+    balance = paid + bonus
     return {
         "msisdn": line.msisdn,
         "operator": line.operator_code,
@@ -62,7 +67,7 @@ def describe_line(line: Line, plan: Plan, now: datetime, *, language: str = "en"
         "state": state.value,
         "balance_fils": balance,
         "balance_display": format_fils(balance, language),
-        "paid_fils": line.paid_fils,
+        "paid_fils": paid,
         "bonus_fils": bonus,
         "bonus_expires_at": (
             to_kuwait(line.bonus_expires_at) if bonus and line.bonus_expires_at else None

@@ -166,3 +166,15 @@ def test_history_refuses_a_forged_cursor_and_a_silly_limit(
         assert response.status_code == 422
         assert response.json()["code"] == "validation_error"
     assert too_many.json()["errors"][0]["field"] == "limit"
+
+
+def test_a_recycled_line_shows_no_balance(
+    api: TestClient, platform: Platform, store: dict[str, str], clock: FixedClock
+) -> None:
+    """Recycling forfeits the balance: the status says 0 even before a sweep writes it."""
+    make_line(platform, "+96550007777", paid_fils=4_000, valid_for=timedelta(days=1))
+    clock.advance(days=400)
+    body = api.get("/api/v1/lines/50007777", headers=store).json()
+    assert body["state"] == "recycled"
+    assert body["balance_fils"] == 0
+    assert body["reactivation_required"] is False

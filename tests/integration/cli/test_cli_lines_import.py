@@ -16,7 +16,8 @@ from builders import load_demo_catalog
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
 from simrenew.lines import csv_import
-from simrenew.lines.csv_import import REQUIRED_COLUMNS, import_lines
+from simrenew.lines.csv_import import import_lines
+from simrenew.lines.csv_rows import REQUIRED_COLUMNS
 from simrenew.lines.models import Customer, Line, LineHistory
 from simrenew.lines.service import line_status
 from simrenew.renewals.models import LedgerEntry
@@ -356,3 +357,88 @@ def test_cli_refuses_to_import_before_a_catalog_is_loaded(
 
     assert result.exit_code == 2
     assert "The catalog is empty" in result.stderr
+
+
+def _ledger(platform: Platform, msisdn: str) -> list[tuple[str, str, int, int]]:
+    """(kind, bucket, amount, balance after) of a line's ledger, oldest first."""
+    with platform.uow() as uow:
+        entries = uow.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.msisdn == msisdn)
+            # Rows written by one import share its instant; within it the balance only falls.
+            .order_by(LedgerEntry.at, LedgerEntry.balance_after_fils.desc())
+        ).all()
+    return [(e.kind, e.bucket, e.amount_fils, e.balance_after_fils) for e in entries]
+
+
+def _stored(platform: Platform, msisdn: str) -> tuple[str, int, int, int]:
+    with platform.uow() as uow:
+        line = uow.session.get(Line, msisdn)
+        assert line is not None
+        return line.state, line.balance_fils, line.paid_fils, line.bonus_fils
+
+
+def test_cli_a_recycled_row_forfeits_its_balance_through_the_ledger(
+    simrenew: Callable[..., Result], catalog: Platform, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    csv_file = _write_csv(
+        tmp_path / "recycled.csv",
+        [
+            # recorded recycled
+            _row(now, state="recycled", balance_fils="1500"),
+            # recorded active, but 60 days past validity: recycled by zahra's 7 + 30 days
+            _row(now, msisdn="50001235", id_number=OTHER_CIVIL_ID, balance_fils="700",
+                 valid_until=(now - timedelta(days=60)).isoformat()),
+        ],
+    )  # fmt: skip
+
+    first = simrenew("lines", "import", str(csv_file))
+    after_first = _counts(catalog)
+    second = simrenew("lines", "import", str(csv_file))
+    audit = simrenew("audit")
+
+    assert first.exit_code == 0, first.output
+    assert re.search(r"state corrected by the dates\s+│\s+1 ", first.stdout), first.stdout
+    assert _stored(catalog, "+96550001234") == ("recycled", 0, 0, 0)
+    assert _stored(catalog, "+96550001235") == ("recycled", 0, 0, 0)
+    assert _ledger(catalog, "+96550001234") == [
+        ("opening_balance", "paid", 1500, 1500),
+        ("recycle_forfeit", "paid", -1500, 0),
+    ]
+    assert _ledger(catalog, "+96550001235") == [
+        ("opening_balance", "paid", 700, 700),
+        ("recycle_forfeit", "paid", -700, 0),
+    ]
+    assert second.exit_code == 0, second.output
+    assert re.search(r"unchanged\s+│\s+2 ", second.stdout), second.stdout
+    assert _counts(catalog) == after_first
+    assert audit.exit_code == 0, audit.output
+    assert "Lines checked: 2" in audit.stdout
+
+
+def test_a_stored_line_the_file_now_recycles_forfeits_the_files_balance(
+    simrenew: Callable[..., Result], catalog: Platform, clock: FixedClock
+) -> None:
+    now = clock.now()
+    import_lines(catalog.uow, [_row(now)], clock=clock)
+    clock.advance(hours=1)
+    recycled = [_row(now, state="recycled", balance_fils="900")]
+
+    summary = import_lines(catalog.uow, recycled, clock=clock)
+    after = _counts(catalog)
+    clock.advance(hours=1)
+    again = import_lines(catalog.uow, recycled, clock=clock)
+
+    assert (summary.updated, summary.corrected) == (1, 0)
+    assert _stored(catalog, "+96550001234") == ("recycled", 0, 0, 0)
+    # The file's figure is written in first, then forfeited: the ledger explains both steps.
+    assert _ledger(catalog, "+96550001234") == [
+        ("opening_balance", "paid", 1500, 1500),
+        ("import_adjustment", "paid", -600, 900),
+        ("recycle_forfeit", "paid", -900, 0),
+    ]
+    assert (again.unchanged, again.updated) == (1, 0)
+    assert _counts(catalog) == after
+    audit = simrenew("audit")
+    assert audit.exit_code == 0, audit.output
