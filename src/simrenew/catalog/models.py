@@ -92,3 +92,17 @@ class PaymentMethod(Base):
     fee_percent: Mapped[Decimal] = mapped_column(Numeric(6, 3))
     channels: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class CatalogVersion(Base):
+    """One row naming the loaded catalog; every load writes a new token.
+
+    Processes cache the catalog and compare this token (read with the line, at no extra round
+    trip) to know when to reload it.
+    """
+
+    __tablename__ = "catalog_version"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)  # always "catalog"
+    version: Mapped[str] = mapped_column(String(36))
+    loaded_at: Mapped[datetime]

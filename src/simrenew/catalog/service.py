@@ -9,10 +9,19 @@ from typing import Any
 from sqlalchemy import update
 
 from simrenew.catalog import repository
-from simrenew.catalog.models import Operator, Package, PaymentMethod, Plan, Promotion
+from simrenew.catalog.models import (
+    CatalogVersion,
+    Operator,
+    Package,
+    PaymentMethod,
+    Plan,
+    Promotion,
+)
 from simrenew.catalog.rules import CatalogSpec
+from simrenew.catalog.snapshot import CATALOG_ROW
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork
+from simrenew.ids import new_id
 from simrenew.money import format_fils
 
 
@@ -104,6 +113,10 @@ def load_catalog(uow: UnitOfWork, spec: CatalogSpec, *, clock: Clock) -> Catalog
             method.active = True
             session.add(method)
             summary.payment_methods += 1
+        version = session.get(CatalogVersion, CATALOG_ROW) or CatalogVersion(name=CATALOG_ROW)
+        version.version = new_id()  # every load a new token: running processes reload
+        version.loaded_at = now
+        session.add(version)
         session.flush()
         summary.retired = [
             f"{p.operator_code}/{p.plan_code}/{p.code}"

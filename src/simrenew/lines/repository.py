@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from simrenew.catalog.snapshot import catalog_version_query
 from simrenew.lines.models import Customer, Line, LineHistory
 
 
@@ -16,14 +18,29 @@ def get_line(session: Session, msisdn: str) -> Line | None:
     return session.get(Line, msisdn)
 
 
-def lock_line(session: Session, msisdn: str) -> Line | None:
-    """One line, locked for this transaction (row lock on PostgreSQL; SQLite locks the file)."""
-    return session.scalars(
-        select(Line)
+@dataclass(frozen=True)
+class LineContext:
+    """A line with what its use cases need beside it, read in one query."""
+
+    line: Line
+    language: str  # the subscriber's language (English when unregistered)
+    catalog_version: str | None
+
+
+def get_line_context(session: Session, msisdn: str, *, lock: bool) -> LineContext | None:
+    """A line, its subscriber's language and the catalog version, optionally locked."""
+    query = (
+        select(Line, Customer.language, catalog_version_query())
+        .outerjoin(Customer, Customer.id == Line.customer_id)
         .where(Line.msisdn == msisdn)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    )
+    if lock:
+        query = query.with_for_update(of=Line).execution_options(populate_existing=True)
+    row = session.execute(query).one_or_none()
+    if row is None:
+        return None
+    line, language, version = row
+    return LineContext(line=line, language=language or "en", catalog_version=version)
 
 
 def get_customer(session: Session, customer_id: str) -> Customer | None:

@@ -10,14 +10,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog import repository as catalog_repository
 from simrenew.catalog.models import Plan
+from simrenew.catalog.snapshot import CatalogSnapshot, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork
 from simrenew.errors import UnknownLine, ValidationFailed
 from simrenew.ids import new_id
 from simrenew.lines import repository
 from simrenew.lines.models import Customer, Line, LineHistory
+from simrenew.lines.repository import LineContext
 from simrenew.lines.rules import LifecyclePeriods, LineState, days_left, state_at
 from simrenew.money import format_fils
 from simrenew.renewals.rules import Buckets, usable_bonus
@@ -37,20 +38,30 @@ def buckets_of(line: Line) -> Buckets:
     return Buckets(line.paid_fils, line.bonus_fils, line.bonus_expires_at)
 
 
-def current_state(line: Line, plan: Plan, now: datetime) -> LineState:
+def current_state(line: Line, plan: PlanTerms, now: datetime) -> LineState:
     """The state the dates and the plan give at `now` (recycled stays recycled)."""
-    return state_at(line.valid_until, periods_of(plan), now, recorded=LineState(line.state))
+    return state_at(line.valid_until, plan.periods, now, recorded=LineState(line.state))
 
 
-def plan_of(session: Session, line: Line) -> Plan:
+def plan_for(catalog: CatalogSnapshot, line: Line) -> PlanTerms:
     """The plan a line is on (the foreign key guarantees it exists)."""
-    plan = catalog_repository.get_plan(session, line.operator_code, line.plan_code)
+    plan = catalog.plans.get((line.operator_code, line.plan_code))
     if plan is None:  # pragma: no cover - prevented by the foreign key
         raise UnknownLine(f"Line {line.msisdn} refers to a missing plan.")
     return plan
 
 
-def describe_line(line: Line, plan: Plan, now: datetime, *, language: str = "en") -> dict[str, Any]:
+def read_line(session: Session, msisdn: str, *, lock: bool) -> tuple[LineContext, CatalogSnapshot]:
+    """A line with its context and the current catalog; UnknownLine when there is none."""
+    context = repository.get_line_context(session, msisdn, lock=lock)
+    if context is None:
+        raise UnknownLine()
+    return context, catalog_for(session, context.catalog_version)
+
+
+def describe_line(
+    line: Line, plan: PlanTerms, now: datetime, *, language: str = "en"
+) -> dict[str, Any]:
     """A line's status as every channel shows it."""
     state = current_state(line, plan, now)
     bonus = usable_bonus(buckets_of(line), now)
@@ -83,10 +94,9 @@ def line_status(
 ) -> dict[str, Any]:
     """A line's status now: balance, validity end, state."""
     with uow:
-        line = repository.get_line(uow.session, msisdn)
-        if line is None:
-            raise UnknownLine()
-        return describe_line(line, plan_of(uow.session, line), clock.now(), language=language)
+        context, catalog = read_line(uow.session, msisdn, lock=False)
+        line = context.line
+        return describe_line(line, plan_for(catalog, line), clock.now(), language=language)
 
 
 def _encode_cursor(entry: LineHistory) -> str:
@@ -162,11 +172,3 @@ def find_or_register_customer(
         session.add(customer)
         session.flush()
     return customer
-
-
-def language_of(session: Session, line: Line) -> str:
-    """The language a line's subscriber reads (registration's preference, English by default)."""
-    if line.customer_id is None:
-        return "en"
-    customer = repository.get_customer(session, line.customer_id)
-    return customer.language if customer else "en"

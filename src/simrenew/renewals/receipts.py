@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.models import Operator, Package
+from simrenew.catalog.snapshot import OperatorTerms
 from simrenew.clock import to_kuwait
 from simrenew.db.session import UnitOfWork
 from simrenew.errors import NotAllowed, UnknownReceipt
@@ -23,8 +23,9 @@ def issue_receipt(
     session: Session,
     line: Line,
     renewal: Renewal,
-    package: Package,
-    operator: Operator | None,
+    *,
+    package_name: str,
+    operator: OperatorTerms,
     now: datetime,
 ) -> None:
     """Write the receipt of a renewal being credited, in the same transaction."""
@@ -38,9 +39,9 @@ def issue_receipt(
             verification_code=new_code(10),
             data={
                 "operator": line.operator_code,
-                "operator_name": operator.name if operator else line.operator_code,
-                "package_code": package.code,
-                "package_name": package.name,
+                "operator_name": operator.name,
+                "package_code": renewal.package_code,
+                "package_name": package_name,
                 "channel": renewal.channel,
                 "payment_method": renewal.payment_method,
                 "price_fils": renewal.price_fils,

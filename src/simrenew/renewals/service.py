@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog import repository as catalog_repository
-from simrenew.catalog.models import Package, Plan
+from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
@@ -29,7 +28,7 @@ from simrenew.ids import new_id, new_receipt_no
 from simrenew.lines import repository as lines_repository
 from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.rules import LineState, transitions_between
-from simrenew.lines.service import current_state, language_of, periods_of, plan_of
+from simrenew.lines.service import current_state, plan_for, read_line
 from simrenew.money import format_fils
 from simrenew.notify.service import queue_sms
 from simrenew.renewals import repository
@@ -38,11 +37,10 @@ from simrenew.renewals.models import PromotionUse, Quote, Renewal
 from simrenew.renewals.receipts import issue_receipt
 from simrenew.renewals.rules import (
     FeeRule,
-    PackageTerms,
     Price,
-    PromotionTerms,
     merge_bonus_expiry,
     price_renewal,
+    promotion_applies,
     request_fingerprint,
 )
 from simrenew.staff.rules import IMMEDIATE_METHODS, Caller, may_read_any_line, may_renew_any_line
@@ -84,73 +82,55 @@ def _channel_for(caller: Caller, requested: str | None) -> str:
     return caller.channel
 
 
-def _package_for(session: Session, line: Line, code: str) -> Package:
-    package = catalog_repository.get_package(session, line.operator_code, line.plan_code, code)
-    if package is None or not package.active:
+def _package_for(catalog: CatalogSnapshot, line: Line, code: str) -> PackageOffer:
+    package = catalog.packages.get((line.operator_code, line.plan_code, code))
+    if package is None:
         raise PackageNotAvailable(f"Package {code!r} is not offered on this line's plan.")
     return package
 
 
-def _fee_rule_for(session: Session, method: str | None, channel: str) -> FeeRule | None:
+def _fee_rule_for(catalog: CatalogSnapshot, method: str | None, channel: str) -> FeeRule | None:
     if method is None:
         return None
-    payment_method = catalog_repository.get_payment_method(session, method)
-    if (
-        payment_method is None
-        or not payment_method.active
-        or channel not in payment_method.channels
-    ):
+    terms = catalog.payment_methods.get(method)
+    if terms is None or channel not in terms.channels:
         raise PaymentMethodNotAvailable(f"Payment method {method!r} is not accepted on {channel}.")
-    return FeeRule(
-        method=method,
-        fee_fixed_fils=payment_method.fee_fixed_fils,
-        fee_percent=Decimal(payment_method.fee_percent),
-    )
+    return terms.fee
 
 
 def _price(
     session: Session,
+    catalog: CatalogSnapshot,
     line: Line,
-    plan: Plan,
-    package: Package,
+    plan: PlanTerms,
+    package: PackageOffer,
+    *,
     channel: str,
     method: str | None,
     now: datetime,
 ) -> Price:
-    operator = catalog_repository.get_operator(session, line.operator_code)
-    discounts = operator.channel_discounts if operator else {}
-    promotions = [
-        PromotionTerms(
-            code=p.code,
-            kind=p.kind,
-            bonus_percent=p.bonus_percent,
-            discount_fils=p.discount_fils,
-            spend_fils=p.spend_fils,
-            save_fils=p.save_fils,
-            channels=None if p.channels is None else tuple(p.channels),
-            packages=None if p.packages is None else tuple(p.packages),
-            plans=None if p.plans is None else tuple(p.plans),
-            starts_at=p.starts_at,
-            ends_at=p.ends_at,
-            per_line_limit=p.per_line_limit,
-            bonus_validity_days=p.bonus_validity_days,
+    operator = catalog.operators[line.operator_code]
+    # Counting a line's promotion uses costs a query: only when a limit could matter.
+    limited = any(
+        p.per_line_limit is not None
+        and promotion_applies(
+            p,
+            package_code=package.terms.code,
+            plan_code=plan.code,
+            channel=channel,
+            now=now,
+            uses=0,
         )
-        for p in catalog_repository.list_promotions(session, line.operator_code)
-    ]
+        for p in operator.promotions
+    )
     return price_renewal(
-        PackageTerms(
-            code=package.code,
-            price_fils=package.price_fils,
-            credit_fils=package.credit_fils,
-            validity_days=package.validity_days,
-            channels=tuple(package.channels),
-        ),
+        package.terms,
         plan_code=plan.code,
         channel=channel,
-        channel_discount_percent=Decimal(str(discounts.get(channel, "0"))),
-        promotions=promotions,
-        promotion_uses=repository.count_promotion_uses(session, line.msisdn),
-        fee_rule=_fee_rule_for(session, method, channel),
+        channel_discount_percent=operator.channel_discounts.get(channel, Decimal(0)),
+        promotions=operator.promotions,
+        promotion_uses=repository.count_promotion_uses(session, line.msisdn) if limited else {},
+        fee_rule=_fee_rule_for(catalog, method, channel),
         valid_until=line.valid_until,
         max_validity_days=plan.max_validity_days,
         now=now,
@@ -176,17 +156,18 @@ def quote_renewal(
     now = clock.now()
     with uow:
         session = uow.session
-        line = lines_repository.get_line(session, msisdn)
-        if line is None:
-            raise UnknownLine()
-        plan = plan_of(session, line)
+        context, catalog = read_line(session, msisdn, lock=False)
+        line = context.line
+        plan = plan_for(catalog, line)
         _ensure_renewable(current_state(line, plan, now))
-        package = _package_for(session, line, package_code)
-        price = _price(session, line, plan, package, channel, payment_method, now)
+        package = _package_for(catalog, line, package_code)
+        price = _price(
+            session, catalog, line, plan, package, channel=channel, method=payment_method, now=now
+        )
         quote = Quote(
             id=new_id(),
             msisdn=msisdn,
-            package_code=package.code,
+            package_code=package.terms.code,
             channel=channel,
             payment_method=payment_method,
             price_fils=price.price_fils,
@@ -206,7 +187,7 @@ def quote_renewal(
         return {
             "quote_id": quote.id,
             "msisdn": msisdn,
-            "package_code": package.code,
+            "package_code": package.terms.code,
             "channel": channel,
             "payment_method": payment_method,
             "price_fils": price.price_fils,
@@ -258,11 +239,13 @@ def _quoted_price(
     )
 
 
-def _record_late_transitions(session: Session, line: Line, plan: Plan, now: datetime) -> LineState:
+def _record_late_transitions(
+    session: Session, line: Line, plan: PlanTerms, now: datetime
+) -> LineState:
     """Write the time-driven transitions no sweep has recorded yet; return the state now."""
     recorded = LineState(line.state)
     for from_state, to_state, at in transitions_between(
-        line.valid_until, periods_of(plan), recorded, now
+        line.valid_until, plan.periods, recorded, now
     ):
         lines_repository.add_history(
             session,
@@ -310,20 +293,31 @@ def _credit_once(
     with uow:
         session = uow.session
         # Lock the line first: retries of one key and renewals of one line queue here.
-        line = lines_repository.lock_line(session, request.msisdn)
+        context = lines_repository.get_line_context(session, request.msisdn, lock=True)
         done = repository.get_renewal_by_key(session, caller.id, request.idempotency_key)
         if done is not None:
             if done.request_hash != fingerprint:
                 raise IdempotencyKeyReused()
             return RenewalOutcome(renewal_view(done), replayed=True)
-        if line is None:
+        if context is None:
             raise UnknownLine()
+        line = context.line
+        catalog = catalog_for(session, context.catalog_version)
         now = clock.now()
-        plan = plan_of(session, line)
+        plan = plan_for(catalog, line)
         state = current_state(line, plan, now)
         _ensure_renewable(state)
-        package = _package_for(session, line, request.package_code)
-        price = _price(session, line, plan, package, channel, request.payment_method, now)
+        package = _package_for(catalog, line, request.package_code)
+        price = _price(
+            session,
+            catalog,
+            line,
+            plan,
+            package,
+            channel=channel,
+            method=request.payment_method,
+            now=now,
+        )
         if request.quote_id:
             price = _quoted_price(session, request.quote_id, request, channel, now, price)
         before = _record_late_transitions(session, line, plan, now)
@@ -336,7 +330,7 @@ def _credit_once(
             channel=channel,
             operator_code=line.operator_code,
             plan_code=line.plan_code,
-            package_code=package.code,
+            package_code=package.terms.code,
             quote_id=request.quote_id,
             state="credited",
             payment_method=request.payment_method,
@@ -358,18 +352,16 @@ def _credit_once(
         )
         session.add(renewal)
         _apply_credit(session, line, renewal, price, before, now)
-        operator = catalog_repository.get_operator(session, line.operator_code)
-        issue_receipt(session, line, renewal, package, operator, now)
-        language = language_of(session, line)
+        operator = catalog.operators[line.operator_code]
+        issue_receipt(session, line, renewal, package_name=package.name, operator=operator, now=now)
+        language = context.language
         queue_sms(
             session,
             msisdn=line.msisdn,
             template="renewal_confirmation",
             language=language,
             params={
-                "operator": (
-                    operator.names.get(language, operator.name) if operator else line.operator_code
-                ),
+                "operator": operator.display_name(language),
                 "msisdn": line.msisdn,
                 "credit": format_fils(
                     renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True

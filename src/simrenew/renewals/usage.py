@@ -13,12 +13,10 @@ from simrenew.errors import (
     LineRecycled,
     LineSuspended,
     NotAllowed,
-    UnknownLine,
     ValidationFailed,
 )
-from simrenew.lines import repository as lines_repository
 from simrenew.lines.rules import LineState
-from simrenew.lines.service import buckets_of, current_state, plan_of
+from simrenew.lines.service import buckets_of, current_state, plan_for, read_line
 from simrenew.renewals import repository
 from simrenew.renewals.ledger import expire_bonus_if_due, post
 from simrenew.renewals.models import LedgerEntry
@@ -65,12 +63,11 @@ def debit_line(uow: UnitOfWork, caller: Caller, charge: Charge, *, clock: Clock)
 def _debit_once(uow: UnitOfWork, charge: Charge, clock: Clock) -> dict[str, Any]:
     with uow:
         session = uow.session
-        line = lines_repository.lock_line(session, charge.msisdn)
-        if line is None:
-            raise UnknownLine()
+        context, catalog = read_line(session, charge.msisdn, lock=True)
+        line = context.line
         done = list(repository.list_charge_entries(session, charge.msisdn, charge.charge_id))
         now = clock.now()
-        plan = plan_of(session, line)
+        plan = plan_for(catalog, line)
         state = current_state(line, plan, now)
         if done:
             if -sum(e.amount_fils for e in done) != charge.amount_fils or any(

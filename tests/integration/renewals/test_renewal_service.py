@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from builders import load_demo_catalog, make_caller, make_line
+from builders import DEMO_CATALOG, load_demo_catalog, make_caller, make_line
 from simrenew.bootstrap import Platform
+from simrenew.catalog.rules import parse_catalog
+from simrenew.catalog.service import load_catalog
 from simrenew.clock import FixedClock
 from simrenew.errors import (
     IdempotencyKeyReused,
@@ -217,3 +219,26 @@ def test_audit_names_a_line_whose_balance_was_tampered_with(platform: Platform, 
     report = audit_ledger(platform.uow())
     assert not report.ok
     assert any(MSISDN in offender for offender in report.offenders())
+
+
+def test_a_reloaded_catalog_prices_the_next_quote_at_once(platform: Platform, store) -> None:
+    """Processes cache the catalog; loading a new one must not leave them on the old prices."""
+    make_line(platform, MSISDN)
+    before = quote_renewal(
+        platform.uow(), store, msisdn=MSISDN, package_code="kd10", clock=platform.clock
+    )
+    assert before["price_fils"] == 10_000
+
+    text = DEMO_CATALOG.read_text(encoding="utf-8")
+    dearer = text.replace(
+        'name: 10 KD\n            price: "10.000"', 'name: 10 KD\n            price: "11.000"', 1
+    )
+    assert dearer != text
+    load_catalog(
+        platform.uow(), parse_catalog(dearer, filename="dearer.yaml"), clock=platform.clock
+    )
+
+    after = quote_renewal(
+        platform.uow(), store, msisdn=MSISDN, package_code="kd10", clock=platform.clock
+    )
+    assert after["price_fils"] == 11_000

@@ -32,6 +32,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
 
     op.create_table(
+        "catalog_version",
+        sa.Column("name", sa.String(length=20), nullable=False),
+        sa.Column("version", sa.String(length=36), nullable=False),
+        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_catalog_version")),
+    )
+    op.create_table(
         "channel_credentials",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
@@ -396,6 +403,7 @@ def downgrade() -> None:
         batch_op.drop_index("uq_customers_identity")
 
     op.drop_table("customers")
+    op.drop_table("catalog_version")
     op.drop_table("channel_credentials")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_at")
