@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import catalog_version_query
+from simrenew.db.base import insert_now
 from simrenew.lines.models import Customer, Line, LineHistory
 
 
@@ -27,8 +29,8 @@ class LineContext:
     catalog_version: str | None
 
 
-def get_line_context(session: Session, msisdn: str, *, lock: bool) -> LineContext | None:
-    """A line, its subscriber's language and the catalog version, optionally locked."""
+def line_context_query(msisdn: str, *, lock: bool) -> Select[Line, str, str]:
+    """The query behind get_line_context, for rooms that read more columns in the same trip."""
     query = (
         select(Line, Customer.language, catalog_version_query())
         .outerjoin(Customer, Customer.id == Line.customer_id)
@@ -36,11 +38,20 @@ def get_line_context(session: Session, msisdn: str, *, lock: bool) -> LineContex
     )
     if lock:
         query = query.with_for_update(of=Line).execution_options(populate_existing=True)
-    row = session.execute(query).one_or_none()
+    return query
+
+
+def line_context_from(row: Sequence[Any] | None) -> LineContext | None:
+    """A LineContext from the first three columns of a line_context_query row."""
     if row is None:
         return None
-    line, language, version = row
+    line, language, version = row[0], row[1], row[2]
     return LineContext(line=line, language=language or "en", catalog_version=version)
+
+
+def get_line_context(session: Session, msisdn: str, *, lock: bool) -> LineContext | None:
+    """A line, its subscriber's language and the catalog version, optionally locked."""
+    return line_context_from(session.execute(line_context_query(msisdn, lock=lock)).one_or_none())
 
 
 def get_customer(session: Session, customer_id: str) -> Customer | None:
@@ -57,7 +68,7 @@ def find_customer(session: Session, id_type: str, id_number: str) -> Customer | 
 
 def add_history(session: Session, entry: LineHistory) -> None:
     """Append one history row."""
-    session.add(entry)
+    insert_now(session, entry)
 
 
 def list_history(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from simrenew.clock import Clock
+from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork
 from simrenew.ids import new_id
 from simrenew.notify.models import OutboxMessage
@@ -41,7 +42,7 @@ def queue_sms(
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(message)
+    insert_now(session, message)
     return message
 
 

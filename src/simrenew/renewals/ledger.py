@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from simrenew.db.base import insert_now
 from simrenew.ids import new_id
 from simrenew.lines.models import Line
 from simrenew.renewals.models import LedgerEntry
@@ -50,7 +51,7 @@ def post(
         charge_id=charge_id,
         charge_kind=charge_kind,
     )
-    session.add(entry)
+    insert_now(session, entry)
     return entry
 
 

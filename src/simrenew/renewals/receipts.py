@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import OperatorTerms
 from simrenew.clock import to_kuwait
+from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork
 from simrenew.errors import NotAllowed, UnknownReceipt
 from simrenew.ids import new_code
@@ -30,7 +31,8 @@ def issue_receipt(
 ) -> None:
     """Write the receipt of a renewal being credited, in the same transaction."""
     assert renewal.receipt_no is not None  # noqa: S101 - set by the caller
-    session.add(
+    insert_now(
+        session,
         Receipt(
             receipt_no=renewal.receipt_no,
             renewal_id=renewal.id,
@@ -54,7 +56,7 @@ def issue_receipt(
                 "balance_after_fils": line.balance_fils,
                 "valid_until": line.valid_until.isoformat(),
             },
-        )
+        ),
     )
 
 

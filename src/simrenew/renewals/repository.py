@@ -8,6 +8,7 @@ from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from simrenew.lines.models import Line
+from simrenew.lines.repository import LineContext, line_context_from, line_context_query
 from simrenew.renewals.models import LedgerEntry, PromotionUse, Quote, Receipt, Renewal
 
 
@@ -21,6 +22,30 @@ def get_renewal_by_key(session: Session, scope: str, key: str) -> Renewal | None
     return session.scalars(
         select(Renewal).where(Renewal.idempotency_scope == scope, Renewal.idempotency_key == key)
     ).one_or_none()
+
+
+def lock_line_for_renewal(
+    session: Session, msisdn: str, scope: str, key: str
+) -> tuple[LineContext | None, tuple[str, str] | None]:
+    """Lock a line and, in the same round trip, find the renewal already made under a key.
+
+    Returns the line's context (None when unknown) and (renewal id, request hash) of an earlier
+    renewal under (scope, key), if any.
+    """
+    done = select(Renewal.id, Renewal.request_hash).where(
+        Renewal.idempotency_scope == scope, Renewal.idempotency_key == key
+    )
+    query = line_context_query(msisdn, lock=True).add_columns(
+        done.with_only_columns(Renewal.id).scalar_subquery(),
+        done.with_only_columns(Renewal.request_hash).scalar_subquery(),
+    )
+    row = session.execute(query).one_or_none()
+    if row is None:
+        # No such line; the key may still name a renewal of another line (a reused key).
+        found = session.execute(done).one_or_none()
+        return None, (found[0], found[1]) if found else None
+    context = line_context_from(row)
+    return context, (row[3], row[4]) if row[3] is not None else None
 
 
 def get_quote(session: Session, quote_id: str) -> Quote | None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
+from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     IdempotencyKeyReused,
@@ -293,12 +294,16 @@ def _credit_once(
     with uow:
         session = uow.session
         # Lock the line first: retries of one key and renewals of one line queue here.
-        context = lines_repository.get_line_context(session, request.msisdn, lock=True)
-        done = repository.get_renewal_by_key(session, caller.id, request.idempotency_key)
+        context, done = repository.lock_line_for_renewal(
+            session, request.msisdn, caller.id, request.idempotency_key
+        )
         if done is not None:
-            if done.request_hash != fingerprint:
+            done_id, done_hash = done
+            if done_hash != fingerprint:
                 raise IdempotencyKeyReused()
-            return RenewalOutcome(renewal_view(done), replayed=True)
+            earlier = repository.get_renewal(session, done_id)
+            assert earlier is not None  # noqa: S101 - found by the same transaction
+            return RenewalOutcome(renewal_view(earlier), replayed=True)
         if context is None:
             raise UnknownLine()
         line = context.line
@@ -350,8 +355,8 @@ def _credit_once(
             created_at=now,
             credited_at=now,
         )
-        session.add(renewal)
         _apply_credit(session, line, renewal, price, before, now)
+        insert_now(session, renewal)
         operator = catalog.operators[line.operator_code]
         issue_receipt(session, line, renewal, package_name=package.name, operator=operator, now=now)
         language = context.language
@@ -373,7 +378,6 @@ def _credit_once(
             now=now,
             lane="priority",
         )
-        session.flush()
         body = renewal_view(renewal)
         uow.commit()
         return RenewalOutcome(body, replayed=False)
@@ -406,7 +410,8 @@ def _apply_credit(
             renewal_id=renewal.id,
         )
     for code in price.promotions:
-        session.add(
+        insert_now(
+            session,
             PromotionUse(
                 id=new_id(),
                 msisdn=line.msisdn,
@@ -414,7 +419,7 @@ def _apply_credit(
                 promotion_code=code,
                 renewal_id=renewal.id,
                 at=now,
-            )
+            ),
         )
     line.valid_until = price.new_valid_until
     line.state = LineState.ACTIVE.value
