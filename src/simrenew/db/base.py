@@ -61,4 +61,6 @@ def insert_now(session: Session, row: Base) -> None:
         for column in table.columns
         if (value := getattr(row, column.key, None)) is not None
     }
-    session.execute(table.insert(), values)
+    # On the session's connection, not session.execute(): that would autoflush the dirty line
+    # before every insert, sending its UPDATE several times per request.
+    session.connection().execute(table.insert(), values)
