@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKeyConstraint, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simrenew.db.base import Base
+from simrenew.lines.rules import LifecyclePeriods
 
 
 class Operator(Base):
@@ -40,6 +41,14 @@ class Plan(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (ForeignKeyConstraint(["operator_code"], ["operators.code"]),)
+
+    def periods(self) -> LifecyclePeriods:
+        """The plan's lifecycle periods, as the lifecycle rules take them."""
+        return LifecyclePeriods(
+            grace_days=self.grace_days,
+            suspension_days=self.suspension_days,
+            recycle_days=self.recycle_days,
+        )
 
 
 class Package(Base):

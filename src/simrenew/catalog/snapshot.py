@@ -129,11 +129,7 @@ def read_snapshot(session: Session, version: str | None) -> CatalogSnapshot:
             (plan.operator_code, plan.code): PlanTerms(
                 operator_code=plan.operator_code,
                 code=plan.code,
-                periods=LifecyclePeriods(
-                    grace_days=plan.grace_days,
-                    suspension_days=plan.suspension_days,
-                    recycle_days=plan.recycle_days,
-                ),
+                periods=plan.periods(),
                 max_validity_days=plan.max_validity_days,
                 reminder_days=tuple(plan.reminder_days),
             )

@@ -56,7 +56,7 @@ from simrenew.lines.csv_rows import (
 )
 from simrenew.lines.models import Customer, Line, LineHistory
 from simrenew.lines.rules import LifecyclePeriods, LineState
-from simrenew.lines.service import periods_of
+from simrenew.lines.service import new_customer
 from simrenew.renewals.ledger import post
 
 BATCH_SIZE = 1000
@@ -158,7 +158,7 @@ def _checked_batches(
 def _load_plans(uow: UnitOfWork) -> dict[tuple[str, str], tuple[LifecyclePeriods, bool]]:
     with uow:
         return {
-            (plan.operator_code, plan.code): (periods_of(plan), plan.active)
+            (plan.operator_code, plan.code): (plan.periods(), plan.active)
             for plan in catalog_repository.list_plans(uow.session, active_only=False)
         }
 
@@ -247,15 +247,7 @@ def _customer_for(
         # here rather than by find_or_register_customer, whose lookup and flush per row would
         # cost several round trips per line; a concurrent writer's duplicate still fails the
         # unique index and lands in _write's row-by-row retry.
-        customer = Customer(
-            id=new_id(),
-            id_type=reg.id_type,
-            id_number=reg.id_number,
-            name=reg.name,
-            nationality=reg.nationality,
-            language=reg.language,
-            created_at=now,
-        )
+        customer = new_customer(reg, now)
         session.add(customer)
         customers[(reg.id_type, reg.id_number)] = customer
         return customer, False

@@ -19,7 +19,7 @@ from simrenew.errors import InvalidIdentity, ValidationFailed
 from simrenew.lines import repository
 from simrenew.lines.csv_import import import_lines
 from simrenew.lines.rules import LifecyclePeriods, validate_civil_id
-from simrenew.lines.service import line_status, periods_of
+from simrenew.lines.service import line_status
 from simrenew.renewals.service import RenewalRequest, credit_renewal
 from simrenew.renewals.usage import Charge, debit_line
 from simrenew.staff.rules import Caller
@@ -138,7 +138,7 @@ def load_demo_lines(
     with uow_factory() as uow:
         present = {s.msisdn for s in specs if repository.get_line(uow.session, s.msisdn)}
         plans = {
-            (plan.operator_code, plan.code): periods_of(plan)
+            (plan.operator_code, plan.code): plan.periods()
             for plan in catalog_repository.list_plans(uow.session)
         }
     # Lines already present are left exactly as they are: running the demo twice adds nothing.

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.models import Plan
 from simrenew.catalog.snapshot import CatalogSnapshot, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork
@@ -19,18 +18,9 @@ from simrenew.ids import new_id
 from simrenew.lines import repository
 from simrenew.lines.models import Customer, Line, LineHistory
 from simrenew.lines.repository import LineContext
-from simrenew.lines.rules import LifecyclePeriods, LineState, days_left, state_at
+from simrenew.lines.rules import LineState, days_left, state_at
 from simrenew.money import format_fils
 from simrenew.renewals.rules import Buckets, usable_bonus
-
-
-def periods_of(plan: Plan) -> LifecyclePeriods:
-    """A plan's lifecycle periods."""
-    return LifecyclePeriods(
-        grace_days=plan.grace_days,
-        suspension_days=plan.suspension_days,
-        recycle_days=plan.recycle_days,
-    )
 
 
 def buckets_of(line: Line) -> Buckets:
@@ -160,15 +150,20 @@ def find_or_register_customer(
     """The customer holding this identity document, registered now if new."""
     customer = repository.find_customer(session, registration.id_type, registration.id_number)
     if customer is None:
-        customer = Customer(
-            id=new_id(),
-            id_type=registration.id_type,
-            id_number=registration.id_number,
-            name=registration.name,
-            nationality=registration.nationality,
-            language=registration.language,
-            created_at=now,
-        )
+        customer = new_customer(registration, now)
         session.add(customer)
         session.flush()
     return customer
+
+
+def new_customer(registration: Registration, now: datetime) -> Customer:
+    """A new registration record (not yet added to any session)."""
+    return Customer(
+        id=new_id(),
+        id_type=registration.id_type,
+        id_number=registration.id_number,
+        name=registration.name,
+        nationality=registration.nationality,
+        language=registration.language,
+        created_at=now,
+    )
