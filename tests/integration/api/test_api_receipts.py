@@ -97,3 +97,13 @@ def test_receipts_are_for_allowed_callers_only(
     assert the_network.json()["code"] == "not_allowed"
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "unknown_receipt"
+
+
+def test_the_short_public_address_verifies_too(
+    api: TestClient, renewal: dict[str, Any], store: dict[str, str]
+) -> None:
+    receipt_no = renewal["receipt_no"]
+    code = api.get(f"/api/v1/receipts/{receipt_no}", headers=store).json()["verification_code"]
+
+    assert api.get(f"/receipts/{receipt_no}/verify", params={"code": code}).json()["valid"] is True
+    assert api.get(f"/receipts/{receipt_no}/verify", params={"code": "X"}).json()["valid"] is False

@@ -139,4 +139,5 @@ def api_router() -> APIRouter:
     router = APIRouter()
     for room in (catalog, lines, renewals, receipts):
         router.include_router(room.router)
+    router.include_router(receipts.public_router)
     return router

@@ -137,3 +137,16 @@ def verify_one_receipt(
     return ReceiptCheckOut(
         receipt_no=receipt_no, valid=verify_receipt(platform.uow(), receipt_no, code)
     )
+
+
+# The same public check at a short address outside /api/v1 (API.md writes it
+# `/receipts/{receipt_no}/verify`): what a receipt's printed QR code points at.
+public_router = APIRouter(prefix="/receipts", tags=["receipts"])
+public_router.add_api_route(
+    "/{receipt_no}/verify",
+    verify_one_receipt,
+    methods=["GET"],
+    summary="Check a receipt's verification code (public, short address)",
+    response_model=ReceiptCheckOut,
+    responses=problem_responses(errors.ValidationFailed),
+)
