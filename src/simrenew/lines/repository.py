@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import catalog_version_query
@@ -22,36 +22,62 @@ def get_line(session: Session, msisdn: str) -> Line | None:
 
 @dataclass(frozen=True)
 class LineContext:
-    """A line with what its use cases need beside it, read in one query."""
+    """A line with what its use cases need beside it, read in one query.
+
+    The line is read with Core and built as a detached object: the hot paths change it in
+    memory and write it back once with save_line, without the ORM's unit of work.
+    """
 
     line: Line
     language: str  # the subscriber's language (English when unregistered)
     catalog_version: str | None
 
 
-def line_context_query(msisdn: str, *, lock: bool) -> Select[Line, str, str]:
+_LINES = Line.__table__
+assert isinstance(_LINES, Table)  # noqa: S101 - a mapped class has one table
+_LINE_KEYS = tuple(column.key for column in _LINES.columns)
+# Columns a line_context_query row starts with; rooms that add columns find theirs after these.
+LINE_CONTEXT_WIDTH = len(_LINE_KEYS) + 2
+_SAVED_KEYS = tuple(key for key in _LINE_KEYS if key not in ("msisdn", "created_at"))
+# One statement object, so its compiled form is cached once.
+_SAVE_LINE = (
+    update(_LINES)
+    .where(_LINES.c.msisdn == bindparam("line_msisdn"))
+    .values({key: bindparam(key) for key in _SAVED_KEYS})
+)
+
+
+def line_context_query(msisdn: str, *, lock: bool) -> Select[Any]:
     """The query behind get_line_context, for rooms that read more columns in the same trip."""
     query = (
-        select(Line, Customer.language, catalog_version_query())
-        .outerjoin(Customer, Customer.id == Line.customer_id)
-        .where(Line.msisdn == msisdn)
+        select(*_LINES.columns, Customer.language, catalog_version_query())
+        .select_from(_LINES.outerjoin(Customer, Customer.id == _LINES.c.customer_id))
+        .where(_LINES.c.msisdn == msisdn)
     )
     if lock:
-        query = query.with_for_update(of=Line).execution_options(populate_existing=True)
+        query = query.with_for_update(of=_LINES)
     return query
 
 
 def line_context_from(row: Sequence[Any] | None) -> LineContext | None:
-    """A LineContext from the first three columns of a line_context_query row."""
+    """A LineContext from the first LINE_CONTEXT_WIDTH columns of a line_context_query row."""
     if row is None:
         return None
-    line, language, version = row[0], row[1], row[2]
+    line = Line(**dict(zip(_LINE_KEYS, row[: len(_LINE_KEYS)], strict=True)))
+    language, version = row[len(_LINE_KEYS)], row[len(_LINE_KEYS) + 1]
     return LineContext(line=line, language=language or "en", catalog_version=version)
 
 
 def get_line_context(session: Session, msisdn: str, *, lock: bool) -> LineContext | None:
     """A line, its subscriber's language and the catalog version, optionally locked."""
-    return line_context_from(session.execute(line_context_query(msisdn, lock=lock)).one_or_none())
+    row = session.connection().execute(line_context_query(msisdn, lock=lock)).one_or_none()
+    return line_context_from(row)
+
+
+def save_line(session: Session, line: Line) -> None:
+    """Write back a line read by get_line_context (the caller holds its lock)."""
+    values = {key: getattr(line, key) for key in _SAVED_KEYS}
+    session.connection().execute(_SAVE_LINE, {"line_msisdn": line.msisdn, **values})
 
 
 def get_customer(session: Session, customer_id: str) -> Customer | None:

@@ -8,7 +8,12 @@ from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from simrenew.lines.models import Line
-from simrenew.lines.repository import LineContext, line_context_from, line_context_query
+from simrenew.lines.repository import (
+    LINE_CONTEXT_WIDTH,
+    LineContext,
+    line_context_from,
+    line_context_query,
+)
 from simrenew.renewals.models import LedgerEntry, PromotionUse, Quote, Receipt, Renewal
 
 
@@ -39,13 +44,14 @@ def lock_line_for_renewal(
         done.with_only_columns(Renewal.id).scalar_subquery(),
         done.with_only_columns(Renewal.request_hash).scalar_subquery(),
     )
-    row = session.execute(query).one_or_none()
+    row = session.connection().execute(query).one_or_none()
     if row is None:
         # No such line; the key may still name a renewal of another line (a reused key).
         found = session.execute(done).one_or_none()
         return None, (found[0], found[1]) if found else None
     context = line_context_from(row)
-    return context, (row[3], row[4]) if row[3] is not None else None
+    done_id, done_hash = row[LINE_CONTEXT_WIDTH], row[LINE_CONTEXT_WIDTH + 1]
+    return context, (done_id, done_hash) if done_id is not None else None
 
 
 def get_quote(session: Session, quote_id: str) -> Quote | None:

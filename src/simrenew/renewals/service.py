@@ -378,6 +378,7 @@ def _credit_once(
             now=now,
             lane="priority",
         )
+        lines_repository.save_line(session, line)
         body = renewal_view(renewal)
         uow.commit()
         return RenewalOutcome(body, replayed=False)

@@ -15,6 +15,7 @@ from simrenew.errors import (
     NotAllowed,
     ValidationFailed,
 )
+from simrenew.lines import repository as lines_repository
 from simrenew.lines.rules import LineState
 from simrenew.lines.service import buckets_of, current_state, plan_for, read_line
 from simrenew.renewals import repository
@@ -101,6 +102,7 @@ def _debit_once(uow: UnitOfWork, charge: Charge, clock: Clock) -> dict[str, Any]
                     )
                 )
         line.version += 1
+        lines_repository.save_line(session, line)
         result = _view(charge, entries, state.value)
         uow.commit()
         return result
