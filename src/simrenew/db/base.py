@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
+from sqlalchemy import JSON, DateTime, Insert, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -63,4 +63,15 @@ def insert_now(session: Session, row: Base) -> None:
     }
     # On the session's connection, not session.execute(): that would autoflush the dirty line
     # before every insert, sending its UPDATE several times per request.
-    session.connection().execute(table.insert(), values)
+    session.connection().execute(_insert_of(table), values)
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def _insert_of(table: Table) -> Insert:
+    """One INSERT statement object per table, so its cache key is computed once."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = table.insert()
+    return statement
