@@ -242,3 +242,32 @@ def test_a_reloaded_catalog_prices_the_next_quote_at_once(platform: Platform, st
         platform.uow(), store, msisdn=MSISDN, package_code="kd10", clock=platform.clock
     )
     assert after["price_fils"] == 11_000
+
+
+def test_partner_sees_the_wallet_fee_in_the_quote_and_renews_from_its_till(
+    platform: Platform,
+) -> None:
+    load_demo_catalog(platform)
+    partner, _ = make_caller(platform, "partner")
+    make_line(platform, MSISDN)
+
+    quote = quote_renewal(
+        platform.uow(),
+        partner,
+        msisdn=MSISDN,
+        package_code="kd10",
+        payment_method="wallet:applepay",
+        clock=platform.clock,
+    )
+    # Apple Pay at a partner: 0.100 KWD + 1.5% of 10.000 KWD, added for the payer, never credited.
+    assert quote["fee_fils"] == 250
+    assert quote["total_fils"] == 10_250
+    assert quote["credit_fils"] == 10_000
+
+    done = credit_renewal(
+        platform.uow(), partner, renewal("p1", method="till"), clock=platform.clock
+    )
+    assert done.body["state"] == "credited"
+    assert done.body["channel"] == "partner"
+    assert done.body["fee_fils"] == 0
+    assert line_status(platform.uow(), MSISDN, clock=platform.clock)["balance_fils"] == 10_000
