@@ -28,6 +28,22 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(default=2.0, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Where simrenew is reachable from outside (SMS delivery reports, payment callbacks).
+    public_url: str = "http://127.0.0.1:8000"
+    # No bulk SMS (reminders, lifecycle notices) in these Asia/Kuwait hours; empty disables.
+    quiet_hours: str = "21:00-09:00"
+    sweep_batch_size: int = Field(default=5000, gt=0)
+    outbox_batch_size: int = Field(default=500, gt=0)
+    outbox_max_attempts: int = Field(default=8, gt=0)
+    sms_rate_per_second: float = Field(default=50.0, gt=0)  # what the SMSC allows
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = "simrenew"
+    kannel_password: str = ""
+    sms_sender: str = "simrenew"
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = "simrenew"
+    smpp_password: str = ""
 
     @property
     def resolved_database_url(self) -> str:

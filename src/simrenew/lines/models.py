@@ -75,3 +75,17 @@ class LineHistory(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_line_history_msisdn_at", "msisdn", "at"),)
+
+
+class PooledNumber(Base):
+    """A recycled number resting in the pool until its quarantine ends."""
+
+    __tablename__ = "number_pool"
+
+    msisdn: Mapped[str] = mapped_column(String(16), primary_key=True)
+    operator_code: Mapped[str] = mapped_column(String(32))
+    recycled_at: Mapped[datetime]
+    available_at: Mapped[datetime]  # recycled_at + the plan's recycle_days
+    reused_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_number_pool_available_at", "available_at"),)

@@ -30,6 +30,10 @@ class OutboxMessage(Base):
     transport: Mapped[str | None] = mapped_column(String(10))
     last_error: Mapped[str | None] = mapped_column(String(500))
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # What the SMS gateway said afterwards (delivery reports).
+    external_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    delivery_state: Mapped[str | None] = mapped_column(String(20))
+    delivered_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_outbox_state_lane_next", "state", "lane", "next_attempt_at"),
