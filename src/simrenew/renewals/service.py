@@ -1,47 +1,40 @@
-"""Renewal use cases: quote a package, credit a renewal exactly once, show renewals and receipts."""
+"""Renewal use cases: credit a renewal exactly once, show a renewal."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, PlanTerms, catalog_for
+from simrenew.catalog.snapshot import PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     IdempotencyKeyReused,
-    LineRecycled,
-    LineSuspended,
     NotAllowed,
-    PackageNotAvailable,
     PaymentMethodNotAvailable,
-    QuoteExpired,
     UnknownLine,
     UnknownRenewal,
-    ValidationFailed,
 )
 from simrenew.ids import new_id, new_receipt_no
 from simrenew.lines import repository as lines_repository
 from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.rules import LineState, transitions_between
-from simrenew.lines.service import current_state, plan_for, read_line
+from simrenew.lines.service import current_state, plan_for
 from simrenew.money import format_fils
 from simrenew.notify.service import queue_sms
 from simrenew.renewals import repository
 from simrenew.renewals.ledger import expire_bonus_if_due, post
-from simrenew.renewals.models import PromotionUse, Quote, Renewal
+from simrenew.renewals.models import PromotionUse, Renewal
+from simrenew.renewals.pricing import channel_for, ensure_renewable, package_for, price_for
+from simrenew.renewals.quotes import quoted_price
 from simrenew.renewals.receipts import issue_receipt
 from simrenew.renewals.rules import (
-    FeeRule,
     Price,
     merge_bonus_expiry,
-    price_renewal,
-    promotion_applies,
     request_fingerprint,
 )
 from simrenew.staff.rules import IMMEDIATE_METHODS, Caller, may_read_any_line, may_renew_any_line
@@ -66,178 +59,6 @@ class RenewalOutcome:
 
     body: dict[str, Any]
     replayed: bool
-
-
-def _ensure_renewable(state: LineState) -> None:
-    if state is LineState.RECYCLED:
-        raise LineRecycled()
-    if state is LineState.SUSPENDED:
-        raise LineSuspended()
-
-
-def _channel_for(caller: Caller, requested: str | None) -> str:
-    if requested is not None and requested != caller.channel:
-        raise ValidationFailed(
-            f"channel: this credential acts for the {caller.channel} channel, not {requested}."
-        )
-    return caller.channel
-
-
-def _package_for(catalog: CatalogSnapshot, line: Line, code: str) -> PackageOffer:
-    package = catalog.packages.get((line.operator_code, line.plan_code, code))
-    if package is None:
-        raise PackageNotAvailable(f"Package {code!r} is not offered on this line's plan.")
-    return package
-
-
-def _fee_rule_for(catalog: CatalogSnapshot, method: str | None, channel: str) -> FeeRule | None:
-    if method is None:
-        return None
-    terms = catalog.payment_methods.get(method)
-    if terms is None or channel not in terms.channels:
-        raise PaymentMethodNotAvailable(f"Payment method {method!r} is not accepted on {channel}.")
-    return terms.fee
-
-
-def _price(
-    session: Session,
-    catalog: CatalogSnapshot,
-    line: Line,
-    plan: PlanTerms,
-    package: PackageOffer,
-    *,
-    channel: str,
-    method: str | None,
-    now: datetime,
-) -> Price:
-    operator = catalog.operators[line.operator_code]
-    # Counting a line's promotion uses costs a query: only when a limit could matter.
-    limited = any(
-        p.per_line_limit is not None
-        and promotion_applies(
-            p,
-            package_code=package.terms.code,
-            plan_code=plan.code,
-            channel=channel,
-            now=now,
-            uses=0,
-        )
-        for p in operator.promotions
-    )
-    return price_renewal(
-        package.terms,
-        plan_code=plan.code,
-        channel=channel,
-        channel_discount_percent=operator.channel_discounts.get(channel, Decimal(0)),
-        promotions=operator.promotions,
-        promotion_uses=repository.count_promotion_uses(session, line.msisdn) if limited else {},
-        fee_rule=_fee_rule_for(catalog, method, channel),
-        valid_until=line.valid_until,
-        max_validity_days=plan.max_validity_days,
-        now=now,
-    )
-
-
-def quote_renewal(
-    uow: UnitOfWork,
-    caller: Caller,
-    *,
-    msisdn: str,
-    package_code: str,
-    channel: str | None = None,
-    payment_method: str | None = None,
-    clock: Clock,
-    ttl_seconds: int = 900,
-    language: str = "en",
-) -> dict[str, Any]:
-    """Price a package for a line on the caller's channel, honoured until the quote expires."""
-    if not may_renew_any_line(caller):
-        raise NotAllowed()
-    channel = _channel_for(caller, channel)
-    now = clock.now()
-    with uow:
-        session = uow.session
-        context, catalog = read_line(session, msisdn, lock=False)
-        line = context.line
-        plan = plan_for(catalog, line)
-        _ensure_renewable(current_state(line, plan, now))
-        package = _package_for(catalog, line, package_code)
-        price = _price(
-            session, catalog, line, plan, package, channel=channel, method=payment_method, now=now
-        )
-        quote = Quote(
-            id=new_id(),
-            msisdn=msisdn,
-            package_code=package.terms.code,
-            channel=channel,
-            payment_method=payment_method,
-            price_fils=price.price_fils,
-            discount_fils=price.discount_fils,
-            bonus_fils=price.bonus_fils,
-            fee_fils=price.fee_fils,
-            total_fils=price.total_fils,
-            credit_fils=price.credit_fils,
-            new_valid_until=price.new_valid_until,
-            bonus_expires_at=price.bonus_expires_at,
-            promotions=list(price.promotions),
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-        )
-        session.add(quote)
-        uow.commit()
-        return {
-            "quote_id": quote.id,
-            "msisdn": msisdn,
-            "package_code": package.terms.code,
-            "channel": channel,
-            "payment_method": payment_method,
-            "price_fils": price.price_fils,
-            "discount_fils": price.discount_fils,
-            "bonus_fils": price.bonus_fils,
-            "fee_fils": price.fee_fils,
-            "total_fils": price.total_fils,
-            "total_display": format_fils(price.total_fils, language),
-            "credit_fils": price.credit_fils,
-            "new_valid_until": to_kuwait(price.new_valid_until),
-            "bonus_expires_at": to_kuwait(price.bonus_expires_at)
-            if price.bonus_expires_at
-            else None,
-            "promotions": list(price.promotions),
-            "expires_at": to_kuwait(quote.expires_at),
-        }
-
-
-def _quoted_price(
-    session: Session,
-    quote_id: str,
-    request: RenewalRequest,
-    channel: str,
-    now: datetime,
-    fresh: Price,
-) -> Price:
-    """The amounts a valid quote promised (validity is always recomputed from the line now)."""
-    quote = repository.get_quote(session, quote_id)
-    if (
-        quote is None
-        or quote.msisdn != request.msisdn
-        or quote.package_code != request.package_code
-        or quote.channel != channel
-        or (quote.payment_method is not None and quote.payment_method != request.payment_method)
-    ):
-        raise QuoteExpired("The quote does not match this line, package, channel and method.")
-    if now >= quote.expires_at:
-        raise QuoteExpired()
-    return Price(
-        price_fils=quote.price_fils,
-        discount_fils=quote.discount_fils,
-        bonus_fils=quote.bonus_fils,
-        fee_fils=quote.fee_fils,
-        total_fils=quote.total_fils,
-        credit_fils=quote.credit_fils,
-        new_valid_until=fresh.new_valid_until,
-        bonus_expires_at=quote.bonus_expires_at,
-        promotions=tuple(quote.promotions),
-    )
 
 
 def _record_late_transitions(
@@ -272,7 +93,7 @@ def credit_renewal(
     """Credit a paid renewal exactly once; a repeated key returns the first result."""
     if not may_renew_any_line(caller):
         raise NotAllowed()
-    channel = _channel_for(caller, request.channel)
+    channel = channel_for(caller, request.channel)
     if request.payment_method not in IMMEDIATE_METHODS:
         raise PaymentMethodNotAvailable(
             f"{request.payment_method!r} cannot be credited at once: only "
@@ -311,9 +132,9 @@ def _credit_once(
         now = clock.now()
         plan = plan_for(catalog, line)
         state = current_state(line, plan, now)
-        _ensure_renewable(state)
-        package = _package_for(catalog, line, request.package_code)
-        price = _price(
+        ensure_renewable(state)
+        package = package_for(catalog, line, request.package_code)
+        price = price_for(
             session,
             catalog,
             line,
@@ -324,7 +145,16 @@ def _credit_once(
             now=now,
         )
         if request.quote_id:
-            price = _quoted_price(session, request.quote_id, request, channel, now, price)
+            price = quoted_price(
+                session,
+                request.quote_id,
+                msisdn=request.msisdn,
+                package_code=request.package_code,
+                payment_method=request.payment_method,
+                channel=channel,
+                now=now,
+                fresh=price,
+            )
         before = _record_late_transitions(session, line, plan, now)
         renewal = Renewal(
             id=new_id(),

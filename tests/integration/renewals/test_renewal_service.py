@@ -28,8 +28,9 @@ from simrenew.lines.service import line_status
 from simrenew.notify.models import OutboxMessage
 from simrenew.renewals.audit import audit_ledger
 from simrenew.renewals.models import LedgerEntry, Receipt, Renewal
+from simrenew.renewals.quotes import quote_renewal
 from simrenew.renewals.receipts import get_receipt, verify_receipt
-from simrenew.renewals.service import RenewalRequest, credit_renewal, quote_renewal
+from simrenew.renewals.service import RenewalRequest, credit_renewal
 
 MSISDN = "+96550001234"
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simrenew import errors
 from simrenew.lines.rules import normalize_msisdn
-from simrenew.renewals.service import RenewalRequest, credit_renewal, get_renewal, quote_renewal
+from simrenew.renewals.quotes import quote_renewal
+from simrenew.renewals.service import RenewalRequest, credit_renewal, get_renewal
 from simrenew.web.api import (
     API_PREFIX,
     AUTH_PROBLEMS,
