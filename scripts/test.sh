@@ -38,5 +38,8 @@ else
   export SIMRENEW_TEST_SKIP_POSTGRES=1
 fi
 
+echo "== Kannel (the SMS gateway the integration tests send through)"
+scripts/install-kannel.sh || echo "!!!!!!!!!! KANNEL COULD NOT BE INSTALLED: its tests will FAIL !!!!!!!!!!"
+
 echo "== pytest"
 pytest -q -p no:cacheprovider "$@"

@@ -16,7 +16,7 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from simrenew.cli import audit, catalog, credentials, database, demo, lines, serve
+from simrenew.cli import audit, catalog, credentials, database, demo, lines, outbox, serve, sweep
 from simrenew.errors import SimrenewError
 from simrenew.logs import configure_logging
 from simrenew.settings import Settings
@@ -78,7 +78,10 @@ app.command("downgrade", context_settings={"ignore_unknown_options": True})(data
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(lines.app, name="lines")
 app.add_typer(credentials.app, name="credentials")
+app.add_typer(outbox.app, name="outbox")
 app.command("audit")(audit.audit)
+app.command("sweep")(sweep.sweep)
+app.command("pool")(sweep.pool)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)

@@ -22,7 +22,8 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(2))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed|dead
+    # pending | sending (claimed by a worker until next_attempt_at) | sent | dead
+    state: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]

@@ -14,6 +14,7 @@ import structlog
 
 from simrenew.bootstrap import Platform
 from simrenew.workers.outbox import send_due_sms, sms_transport
+from simrenew.workers.sweep import EVERY_SECONDS, sweep_due_lines
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +40,10 @@ class JobResult:
 def default_jobs(platform: Platform) -> list[Job]:
     """Every job the worker runs, built from settings (refuses a transport not yet built)."""
     transport = sms_transport(platform.settings)
-    return [Job("outbox", lambda: send_due_sms(platform, transport))]
+    return [
+        Job("sweep", lambda: sweep_due_lines(platform), every_seconds=EVERY_SECONDS),
+        Job("outbox", lambda: send_due_sms(platform, transport)),
+    ]
 
 
 class Runner:

@@ -41,7 +41,7 @@ def test_worker_once_sends_the_queued_sms(
     assert outbox_counts(platform.uow()) == {"sent": 1}
 
 
-def test_worker_refuses_a_transport_not_built_yet(
+def test_worker_refuses_a_transport_it_cannot_configure(
     simrenew: Callable[..., Result], platform: Platform, clock: FixedClock
 ) -> None:
     _queue_confirmation(platform, clock)
@@ -49,7 +49,7 @@ def test_worker_refuses_a_transport_not_built_yet(
     result = simrenew("worker", "--once", env={"SIMRENEW_SMS_TRANSPORT": "kannel"})
 
     assert result.exit_code == 2
-    assert "SIMRENEW_SMS_TRANSPORT=kannel is not available yet" in result.stderr
+    assert "SIMRENEW_SMS_TRANSPORT=kannel needs SIMRENEW_KANNEL_PASSWORD" in result.stderr
     assert outbox_counts(platform.uow()) == {"pending": 1}
 
 

@@ -1,1 +1,4 @@
-"""SMS transports: log (development), and later kannel and smpp."""
+"""SMS transports: log (development), kannel (Kannel's HTTP sendsms), smpp (a direct SMPP bind).
+
+`factory.build_transport(settings)` builds the one SIMRENEW_SMS_TRANSPORT names.
+"""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import structlog
 
+from simrenew.notify.sms.base import DeliveryReceipt
+
 log = structlog.get_logger(__name__)
 
 
@@ -12,7 +14,14 @@ class LogTransport:
 
     name = "log"
 
-    def send(self, recipient: str, text: str, *, language: str) -> str | None:
+    def send(self, recipient: str, text: str, *, language: str, message_id: str) -> str | None:
         """Record the message as sent."""
         log.info("sms.sent", transport="log", recipient=recipient[:-4] + "****", language=language)
         return None
+
+    def take_receipts(self) -> list[DeliveryReceipt]:
+        """None: nothing is really sent."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to release."""
