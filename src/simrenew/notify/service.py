@@ -123,12 +123,17 @@ def retry_delay(attempts: int, *, rng: random.Random = _jitter) -> timedelta:
 
 
 def claim_due(
-    uow: UnitOfWork, *, now: datetime, limit: int, lease: timedelta = LEASE
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta = LEASE,
+    lanes: Sequence[str] = LANES,
 ) -> list[ClaimedMessage]:
-    """Take up to `limit` due messages, priority lane first, in one short transaction."""
+    """Take up to `limit` due messages of `lanes`, priority first, in one short transaction."""
     with uow:
         rows: list[Any] = []
-        for lane in LANES:
+        for lane in lanes:
             # "sending" rows are due only once their lease ran out: their worker died.
             for state in ("pending", "sending"):
                 if len(rows) < limit:
@@ -159,9 +164,10 @@ def drain_outbox(
     max_attempts: int = 8,
     lease: timedelta = LEASE,
     rng: random.Random = _jitter,
+    lanes: Sequence[str] = LANES,
 ) -> DrainResult:
     """Send one batch of due messages, priority lane first, with no transaction open."""
-    claimed = claim_due(uow, now=clock.now(), limit=batch, lease=lease)
+    claimed = claim_due(uow, now=clock.now(), limit=batch, lease=lease, lanes=lanes)
     result = DrainResult(claimed=len(claimed))
     pending: list[_Result] = []
     failures_in_a_row = 0

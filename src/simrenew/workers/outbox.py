@@ -11,13 +11,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import structlog
 
 from simrenew.bootstrap import Platform
 from simrenew.errors import NotFound
-from simrenew.notify.rules import sms_segments
-from simrenew.notify.service import DrainResult, drain_outbox, record_delivery_report
+from simrenew.notify.rules import in_quiet_hours, sms_segments
+from simrenew.notify.service import LANES, DrainResult, drain_outbox, record_delivery_report
 from simrenew.notify.sms.base import DeliveryReceipt, SmsTransport
 from simrenew.notify.sms.factory import build_transport
 from simrenew.settings import Settings
@@ -119,6 +120,15 @@ def record_receipts(platform: Platform, transport: SmsTransport) -> int:
     return len(receipts)
 
 
+def lanes_open_at(now: datetime, quiet_hours: str) -> tuple[str, ...]:
+    """The lanes that may send now: in quiet hours only OTPs and confirmations (priority).
+
+    Reminders are queued for the end of quiet hours, but a retry's backoff could still bring
+    one due at night; this keeps it waiting instead.
+    """
+    return ("priority",) if in_quiet_hours(now, quiet_hours) else LANES
+
+
 def send_due_sms(platform: Platform, transport: SmsTransport) -> int:
     """Send due messages in batches until none is left (or the pass limit); return how many."""
     settings = platform.settings
@@ -131,6 +141,7 @@ def send_due_sms(platform: Platform, transport: SmsTransport) -> int:
             clock=platform.clock,
             batch=batch_size(settings),
             max_attempts=settings.outbox_max_attempts,
+            lanes=lanes_open_at(platform.clock.now(), settings.quiet_hours),
         )
         sent += result.sent
         # Nothing claimed: nothing due. Nothing sent: the gateway is down; the rows wait for
