@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from simrenew.bootstrap import build_platform
+from simrenew.cli.progress import progress_bar
 from simrenew.lines.csv_import import BATCH_SIZE, REQUIRED_COLUMNS, ImportSummary, import_lines
 
 app = typer.Typer(help="The line registry.", no_args_is_help=True)
@@ -35,15 +35,7 @@ def import_(
     total = _count_rows(file)
     platform = build_platform()
     try:
-        with Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,  # no bar in logs and pipes, only the summary
-        ) as bar:
+        with progress_bar("importing", err) as bar:
             task = bar.add_task("import", total=total)
             summary = import_lines(
                 platform.uow,

@@ -11,7 +11,8 @@ from rich.table import Table
 from simrenew.bootstrap import build_platform
 from simrenew.clock import to_kuwait
 from simrenew.errors import ValidationFailed
-from simrenew.notify.service import LANES, OutboxReport, outbox_report, retry_dead
+from simrenew.notify.reports import OutboxReport, outbox_report
+from simrenew.notify.service import LANES, retry_dead
 
 app = typer.Typer(help="The SMS outbox: what waits, what was sent, what died.")
 out = Console(highlight=False, soft_wrap=True)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from simrenew.bootstrap import build_platform
+from simrenew.cli.progress import progress_bar
 from simrenew.clock import parse_instant, to_kuwait
 from simrenew.lines.pool import list_pool
 from simrenew.lines.rules import LineState
@@ -52,15 +52,7 @@ def sweep(
     try:
         instant = parse_instant(now) if now is not None else platform.clock.now()
         size = batch_size or platform.settings.sweep_batch_size
-        with Progress(
-            TextColumn("sweeping"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,  # no bar in logs and pipes, only the summary
-        ) as bar:
+        with progress_bar("sweeping", err) as bar:
             # Counting costs a query: only when someone watches the bar.
             total = count_due_lines(platform, now=instant) if err.is_terminal else None
             task = bar.add_task("sweep", total=total)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from simrenew.clock import to_kuwait
 from simrenew.lines.rules import normalize_msisdn
-from simrenew.notify.service import list_sent_sms
+from simrenew.notify.reports import list_sent_sms
 from simrenew.web.deps import PlatformDep
 
 # Out of the OpenAPI: these routes do not exist outside development.

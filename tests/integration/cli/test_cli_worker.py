@@ -12,7 +12,7 @@ from typer.testing import Result
 from builders import load_demo_catalog, make_caller, make_line
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
-from simrenew.notify.service import outbox_counts
+from simrenew.notify.reports import outbox_counts
 from simrenew.renewals.service import RenewalRequest, credit_renewal
 from simrenew.workers.runner import Job, Runner, stop_on_signals
 

@@ -28,7 +28,8 @@ from integration.sms.kannel_stack import (
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
 from simrenew.notify.models import OutboxMessage
-from simrenew.notify.service import drain_outbox, outbox_counts
+from simrenew.notify.reports import outbox_counts
+from simrenew.notify.service import drain_outbox
 from simrenew.notify.sms.base import DeliveryReceipt, SmsTransport
 from simrenew.web.app import build_app
 from simrenew.workers.outbox import send_due_sms, sms_transport

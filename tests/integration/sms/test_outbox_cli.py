@@ -12,7 +12,8 @@ from integration.sms.conftest import AddMessage, FakeTransport, Row
 from simrenew.bootstrap import Platform
 from simrenew.cli.main import app
 from simrenew.clock import FixedClock
-from simrenew.notify.service import drain_outbox, outbox_counts
+from simrenew.notify.reports import outbox_counts
+from simrenew.notify.service import drain_outbox
 
 
 def run(platform: Platform, tmp_path: Path, *args: str) -> Result:

@@ -15,14 +15,13 @@ from integration.sms.conftest import AddMessage, FakeTransport, Row
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound
+from simrenew.notify.reports import outbox_counts, outbox_report
 from simrenew.notify.service import (
     GIVE_UP_AFTER_FAILURES,
     LEASE,
     DrainResult,
     claim_due,
     drain_outbox,
-    outbox_counts,
-    outbox_report,
     record_delivery_report,
     retry_dead,
 )

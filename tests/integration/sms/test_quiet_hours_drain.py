@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
-from simrenew.notify.service import list_sent_sms, queue_sms
+from simrenew.notify.reports import list_sent_sms
+from simrenew.notify.service import queue_sms
 from simrenew.notify.sms.log import LogTransport
 from simrenew.workers.outbox import send_due_sms
 

@@ -14,7 +14,8 @@ from integration.sms.smsc import TestSmsc, received_texts
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
 from simrenew.notify.models import OutboxMessage
-from simrenew.notify.service import drain_outbox, outbox_counts
+from simrenew.notify.reports import outbox_counts
+from simrenew.notify.service import drain_outbox
 from simrenew.notify.sms.base import SmsTransport
 from simrenew.workers.outbox import send_due_sms, sms_transport
 
