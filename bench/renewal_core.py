@@ -840,6 +840,16 @@ class Report:
         )
 
 
+def other_sections(path: Path) -> str:
+    """The sections other benchmarks keep in RESULTS.md (between their begin/end markers)."""
+    if not path.exists():
+        return ""
+    blocks = re.finditer(
+        r"<!-- (bench/[\w.]+): begin -->.*?<!-- \1: end -->", path.read_text(), flags=re.S
+    )
+    return "".join("\n" + block.group(0) + "\n" for block in blocks)
+
+
 def render_results(report: Report) -> str:
     """RESULTS.md for this run."""
     args, rows = report.args, report.rows
@@ -1205,7 +1215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if report.busy_warning:
         print(f"warning: {report.busy_warning}")
-    args.results.write_text(render_results(report))
+    args.results.write_text(render_results(report) + other_sections(args.results))
     step(f"wrote {args.results}")
     return 0 if audit.ok else 1
 
