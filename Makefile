@@ -27,6 +27,8 @@ lint: install
 
 bench: install
 	$(PY) bench/renewal_core.py
+	$(PY) bench/sweep.py
+	$(PY) bench/outbox_drain.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

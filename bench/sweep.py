@@ -30,6 +30,7 @@ from types import FrameType
 
 import psycopg
 
+from results_sections import markers, write_section
 from simrenew.bootstrap import Platform, build_platform
 from simrenew.catalog import repository as catalog_repository
 from simrenew.catalog.rules import read_catalog_file
@@ -44,7 +45,7 @@ from simrenew.settings import Settings
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEMO_CATALOG = Path(__file__).parents[1] / "src" / "simrenew" / "catalog" / "demo" / "demo.yaml"
 RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- bench/sweep.py: begin -->", "<!-- bench/sweep.py: end -->"
+BEGIN, END = markers("bench/sweep.py")
 NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 10:00 in Kuwait: outside quiet hours
 CUSTOMERS = 1000
 HOUR = timedelta(hours=1)
@@ -280,14 +281,7 @@ def report(t: Timings) -> str:
 
 def write_results(section: str, path: Path) -> None:
     """Replace this benchmark's section of RESULTS.md (or append it)."""
-    text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    write_section("bench/sweep.py", section, path)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
