@@ -22,7 +22,8 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(2))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     body: Mapped[str] = mapped_column(Text)
-    # pending | sending (claimed by a worker until next_attempt_at) | sent | dead
+    # pending | sending (claimed by a worker until next_attempt_at) | sent | dead | cancelled
+    # (a reminder or expiry notice a renewal made untrue before it was sent)
     state: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

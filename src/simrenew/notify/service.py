@@ -11,6 +11,7 @@ delivery report that arrives for a row proves the gateway has it (no resend). St
                           |--failed--> pending (retry after backoff) ... --> dead
                           +--lease ran out: due again (outcome unknown)
     dead --retry_dead--> pending
+    pending --a renewal of the line--> cancelled (reminders and expiry notices only)
 """
 
 from __future__ import annotations
@@ -113,6 +114,25 @@ class _Result:
     outcome: Outcome
     external_id: str | None = None
     error: str | None = None
+
+
+# Notices a renewal makes untrue: a held reminder or expiry notice must not reach a subscriber
+# who has just renewed.
+EXPIRY_NOTICES = ("reminder", "grace_started", "suspended", "recycle_warning")
+_CANCEL_NOTICES = (
+    update(_outbox)
+    .where(
+        _outbox.c.recipient == bindparam("line_msisdn"),
+        _outbox.c.state == "pending",
+        _outbox.c.template.in_(EXPIRY_NOTICES),
+    )
+    .values(state="cancelled", last_error="the line was renewed before it was sent")
+)
+
+
+def cancel_expiry_notices(session: Session, msisdn: str) -> None:
+    """Withdraw a line's unsent reminders and expiry notices (inside a renewal's transaction)."""
+    session.connection().execute(_CANCEL_NOTICES, {"line_msisdn": msisdn})
 
 
 def retry_delay(attempts: int, *, rng: random.Random = _jitter) -> timedelta:

@@ -25,7 +25,7 @@ from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.rules import LineState, transitions_between
 from simrenew.lines.service import current_state, plan_for
 from simrenew.money import format_fils
-from simrenew.notify.service import queue_sms
+from simrenew.notify.service import cancel_expiry_notices, queue_sms
 from simrenew.renewals import repository
 from simrenew.renewals.ledger import expire_bonus_if_due, post
 from simrenew.renewals.models import PromotionUse, Renewal
@@ -208,6 +208,7 @@ def _credit_once(
             now=now,
             lane="priority",
         )
+        cancel_expiry_notices(session, line.msisdn)
         lines_repository.save_line(session, line)
         body = renewal_view(renewal)
         uow.commit()
