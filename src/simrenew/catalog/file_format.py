@@ -7,7 +7,6 @@ octal 64, `10.000` into a float and `no` into False without a word.
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,18 +14,24 @@ from typing import NoReturn
 
 import yaml
 
+from simrenew.catalog.file_messages import (
+    INT,
+    MERGE,
+    NULL,
+    STR,
+    TIMESTAMP,
+    did_you_mean,
+    not_text_hint,
+    quote_hint,
+    syntax_error,
+)
 from simrenew.clock import KUWAIT
 from simrenew.errors import CatalogInvalid
-
-_TAG = "tag:yaml.org,2002:"
-STR, INT, FLOAT, BOOL, NULL, TIMESTAMP = (
-    _TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")
+from simrenew.money import (  # far above any package: a larger figure is a typo
+    FILS_PER_KWD,
+    MAX_FILS,
 )
-MERGE = _TAG + "merge"
 
-FILS_PER_KWD = 1000
-# Far above any prepaid package; a larger figure is a typo such as fils written in a KWD field.
-MAX_FILS = 1_000_000 * FILS_PER_KWD
 # Aliases can repeat a list many times over ("billion laughs"); a real catalog is far smaller.
 MAX_NODES = 100_000
 MAX_TEXT = 100
@@ -58,7 +63,7 @@ class Source:
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
-            raise CatalogInvalid(f"{self.filename}:{_syntax_error(exc)}") from None
+            raise CatalogInvalid(f"{self.filename}:{syntax_error(exc)}") from None
         except yaml.YAMLError as exc:  # e.g. a character YAML does not allow, without a mark
             raise CatalogInvalid(f"{self.filename}:1: YAML error: {exc}") from None
         if root is None:
@@ -89,7 +94,7 @@ class Source:
     ) -> str:
         """A non-empty text scalar, optionally matching a pattern (hint says what is expected)."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != STR:
-            self.fail(node, f"{what} must be text{_quote_hint(node)}")
+            self.fail(node, f"{what} must be text{quote_hint(node)}")
         value = str(node.value)
         if not value.strip():
             self.fail(node, f"{what} must not be empty")
@@ -104,7 +109,7 @@ class Source:
     def digits(self, node: yaml.Node, what: str) -> str:
         """A run of digits, written quoted or not (its raw text keeps leading zeros)."""
         if not isinstance(node, yaml.ScalarNode) or node.tag not in (STR, INT):
-            self.fail(node, f"{what} must be digits{_quote_hint(node)}")
+            self.fail(node, f"{what} must be digits{quote_hint(node)}")
         return str(node.value)
 
     def choice(
@@ -124,7 +129,7 @@ class Source:
     def integer(self, node: yaml.Node, what: str, *, minimum: int, maximum: int) -> int:
         """A whole number between minimum and maximum, written without quotes."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != INT:
-            self.fail(node, f"{what} must be a whole number{_not_text_hint(node)}")
+            self.fail(node, f"{what} must be a whole number{not_text_hint(node)}")
         raw = str(node.value)
         if not _WHOLE.fullmatch(raw):
             self.fail(node, f"{what} {raw!r} must be written in plain decimal digits")
@@ -359,51 +364,3 @@ def value_node(node: yaml.Node, *keys: str) -> yaml.Node:
             if key.value in keys:
                 return value  # type: ignore[no-any-return]
     return node
-
-
-def did_you_mean(name: str, allowed: tuple[str, ...], *, listing: bool = True) -> str:
-    """A "did you mean" for a mistyped name, else (with listing) the names accepted here."""
-    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    return f" (allowed here: {', '.join(allowed)})" if listing else ""
-
-
-def _syntax_error(exc: yaml.MarkedYAMLError) -> str:
-    """'line: reason' for a YAML syntax error, at the line a person has to fix."""
-    problem, context = exc.problem or "not valid YAML", exc.context or ""
-    problem_line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-    context_line = exc.context_mark.line + 1 if exc.context_mark else problem_line
-    # An unclosed bracket or quote is noticed only lines later; the mistake is where it opened.
-    if context.startswith(("while parsing a flow", "while scanning a quoted")):
-        return (
-            f"{context_line}: YAML syntax error {context}: it is not closed "
-            f"({problem} on line {problem_line})"
-        )
-    if problem.startswith("expected <block end>"):
-        problem = "this line's indentation does not fit the lines above it"
-    where = f" ({context} from line {context_line})" if context else ""
-    return f"{problem_line}: YAML syntax error: {problem}{where}"
-
-
-_READS_AS = {INT: "a number", FLOAT: "a number", BOOL: "yes/no", NULL: "empty", TIMESTAMP: "a date"}
-
-
-def _quote_hint(node: yaml.Node) -> str:
-    """Explain why an unquoted value YAML read as a number, boolean or null is not text."""
-    if isinstance(node, yaml.ScalarNode) and node.tag in _READS_AS:
-        return f", but {node.value!r} reads as {_READS_AS[node.tag]}: put it in quotes"
-    if isinstance(node, yaml.SequenceNode):
-        return ", not a list"
-    if isinstance(node, yaml.MappingNode):
-        return ", not a mapping"
-    return ""
-
-
-def _not_text_hint(node: yaml.Node) -> str:
-    """Explain why a quoted or fractional value is not a whole number."""
-    if isinstance(node, yaml.ScalarNode) and node.tag == STR:
-        return f", without quotes (got text {node.value!r})"
-    if isinstance(node, yaml.ScalarNode) and node.tag == FLOAT:
-        return f", not {node.value}"
-    return _quote_hint(node).replace(": put it in quotes", "")
