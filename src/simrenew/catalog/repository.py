@@ -10,19 +10,9 @@ from sqlalchemy.orm import Session
 from simrenew.catalog.models import Operator, Package, PaymentMethod, Plan, Promotion
 
 
-def get_operator(session: Session, code: str) -> Operator | None:
-    """One operator by code."""
-    return session.get(Operator, code)
-
-
 def list_operators(session: Session) -> Sequence[Operator]:
     """All operators, by code."""
     return session.scalars(select(Operator).order_by(Operator.code)).all()
-
-
-def get_plan(session: Session, operator_code: str, plan_code: str) -> Plan | None:
-    """One plan of an operator."""
-    return session.get(Plan, (operator_code, plan_code))
 
 
 def list_plans(session: Session, *, active_only: bool = True) -> Sequence[Plan]:
@@ -31,11 +21,6 @@ def list_plans(session: Session, *, active_only: bool = True) -> Sequence[Plan]:
     if active_only:
         query = query.where(Plan.active.is_(True))
     return session.scalars(query).all()
-
-
-def get_package(session: Session, operator_code: str, plan_code: str, code: str) -> Package | None:
-    """One package of a plan."""
-    return session.get(Package, (operator_code, plan_code, code))
 
 
 def list_packages(session: Session, *, active_only: bool = True) -> Sequence[Package]:
@@ -54,11 +39,6 @@ def list_promotions(session: Session, operator_code: str | None = None) -> Seque
     if operator_code is not None:
         query = query.where(Promotion.operator_code == operator_code)
     return session.scalars(query).all()
-
-
-def get_payment_method(session: Session, method: str) -> PaymentMethod | None:
-    """One payment method by name (e.g. "cash", "wallet:applepay")."""
-    return session.get(PaymentMethod, method)
 
 
 def list_payment_methods(session: Session) -> Sequence[PaymentMethod]:

@@ -80,11 +80,6 @@ def save_line(session: Session, line: Line) -> None:
     session.connection().execute(_SAVE_LINE, {"line_msisdn": line.msisdn, **values})
 
 
-def get_customer(session: Session, customer_id: str) -> Customer | None:
-    """One registration by id."""
-    return session.get(Customer, customer_id)
-
-
 def find_customer(session: Session, id_type: str, id_number: str) -> Customer | None:
     """The registration holding an identity document, if any."""
     return session.scalars(
@@ -109,11 +104,6 @@ def list_history(
         )
     query = query.order_by(LineHistory.at.desc(), LineHistory.id.desc()).limit(limit)
     return session.scalars(query).all()
-
-
-def list_msisdns(session: Session) -> Sequence[str]:
-    """Every line's MSISDN (for the audit)."""
-    return session.scalars(select(Line.msisdn).order_by(Line.msisdn)).all()
 
 
 def count_lines(session: Session) -> int:

@@ -22,13 +22,6 @@ def get_renewal(session: Session, renewal_id: str) -> Renewal | None:
     return session.get(Renewal, renewal_id)
 
 
-def get_renewal_by_key(session: Session, scope: str, key: str) -> Renewal | None:
-    """The renewal a caller already made under an idempotency key, if any."""
-    return session.scalars(
-        select(Renewal).where(Renewal.idempotency_scope == scope, Renewal.idempotency_key == key)
-    ).one_or_none()
-
-
 def lock_line_for_renewal(
     session: Session, msisdn: str, scope: str, key: str
 ) -> tuple[LineContext | None, tuple[str, str] | None]:
