@@ -66,6 +66,21 @@ class Price:
     bonus_expires_at: datetime | None
     promotions: tuple[str, ...]
 
+    def amounts(self) -> dict[str, int]:
+        """The money of the price, keyed as quotes, renewals and the API name it."""
+        return {name: getattr(self, name) for name in AMOUNT_FIELDS}
+
+
+# The money fields a price carries, in the order the API shows them.
+AMOUNT_FIELDS = (
+    "price_fils",
+    "discount_fils",
+    "bonus_fils",
+    "fee_fils",
+    "total_fils",
+    "credit_fils",
+)
+
 
 def promotion_applies(
     promotion: PromotionTerms,
