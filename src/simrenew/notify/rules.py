@@ -9,14 +9,26 @@ from typing import Literal
 
 from simrenew.clock import KUWAIT, utc
 
-# GSM 03.38 default alphabet (the escape character 0x1B left out: it only introduces the
-# extension table and is never text of its own).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+# GSM 03.38: a character's septet is its index in the default alphabet (0x1B is the escape that
+# introduces the extension table); extension characters are sent as ESC + their septet, so they
+# cost two septets.
+GSM_ALPHABET = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-# The extension table: each of these is sent as ESC + a character, so it costs two septets.
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM_EXTENSION = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D,
+                 "]": 0x3E, "|": 0x40, "€": 0x65}  # fmt: skip
+# The escape is never text of its own.
+GSM7_BASIC = frozenset(GSM_ALPHABET) - {"\x1b"}
+GSM7_EXTENSION = frozenset(GSM_EXTENSION)
+
+
+def gsm_septets(char: str) -> bytes:
+    """One character in GSM 03.38, one septet per byte (unpacked, as SMPP carries it)."""
+    if char in GSM_EXTENSION:
+        return bytes([0x1B, GSM_EXTENSION[char]])
+    return bytes([GSM_ALPHABET.index(char)])
+
 
 SINGLE_LIMITS = {"gsm7": 160, "ucs2": 70}
 PART_LIMITS = {"gsm7": 153, "ucs2": 67}  # a concatenated part loses room to its UDH

@@ -30,7 +30,7 @@ import smpplib.consts as c
 import smpplib.exceptions
 import smpplib.smpp
 
-from simrenew.notify.rules import sms_encoding
+from simrenew.notify.rules import gsm_septets, sms_encoding
 from simrenew.notify.sms.base import DeliveryReceipt, DeliveryState, SmsRejected, SmsSendError
 
 SINGLE = {"gsm7": 160, "ucs2": 140}  # septets (one byte each, unpacked) / bytes
@@ -66,23 +66,6 @@ _REMEMBERED_PARTS = 100_000
 ENQUIRE_LINK_SECONDS = 30.0
 # A connection in any of these states is dropped; the next send binds again.
 _BROKEN = (OSError, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError)
-
-
-# GSM 03.38: a character's septet is its index here (0x1B is the escape); the extension table's
-# characters are sent as ESC + their septet. (smpplib's own table lacks "§", so not that one.)
-GSM_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM_EXTENSION = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D,
-                 "]": 0x3E, "|": 0x40, "€": 0x65}  # fmt: skip
-
-
-def gsm_septets(char: str) -> bytes:
-    """One character in GSM 03.38, one septet per byte (unpacked, as SMPP carries it)."""
-    if char in GSM_EXTENSION:
-        return bytes([0x1B, GSM_EXTENSION[char]])
-    return bytes([GSM_BASIC.index(char)])
 
 
 def encode_parts(text: str, *, reference: int) -> tuple[list[bytes], int, int]:

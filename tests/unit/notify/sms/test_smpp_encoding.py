@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from simrenew.notify.sms.smpp import encode_parts, gsm_septets, parse_receipt
+from simrenew.notify.rules import gsm_septets
+from simrenew.notify.sms.smpp import encode_parts, parse_receipt
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
