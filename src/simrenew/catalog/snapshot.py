@@ -30,7 +30,7 @@ class PlanTerms:
     code: str
     periods: LifecyclePeriods
     max_validity_days: int
-    reminder_days: tuple[int, ...]
+    reminder_days: tuple[int, ...]  # ascending, positive, distinct
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,14 @@ class OperatorTerms:
     names: dict[str, str]
     channel_discounts: dict[str, Decimal]
     promotions: tuple[PromotionTerms, ...]
+    # How subscribers renew or reach care, as the SMS name them.
+    ussd_code: str
+    web_url: str
+    care_number: str
 
     def display_name(self, language: str) -> str:
         """The operator's name in a language (its main name when untranslated)."""
-        return self.names.get(language, self.name)
+        return str(self.names.get(language) or self.name)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,11 @@ def catalog_for(session: Session, version: str | None) -> CatalogSnapshot:
     return snapshot
 
 
+def current_catalog(session: Session) -> CatalogSnapshot:
+    """The catalog as stored now (cached while its version stays the same)."""
+    return catalog_for(session, session.scalar(select(catalog_version_query())))
+
+
 def read_snapshot(session: Session, version: str | None) -> CatalogSnapshot:
     """Read the active catalog from the database."""
     promotions: dict[str, list[PromotionTerms]] = {}
@@ -122,6 +131,9 @@ def read_snapshot(session: Session, version: str | None) -> CatalogSnapshot:
                 names=dict(op.names),
                 channel_discounts={k: Decimal(str(v)) for k, v in op.channel_discounts.items()},
                 promotions=tuple(promotions.get(op.code, ())),
+                ussd_code=op.ussd_code,
+                web_url=op.web_url,
+                care_number=op.care_number,
             )
             for op in repository.list_operators(session)
         },
@@ -131,7 +143,7 @@ def read_snapshot(session: Session, version: str | None) -> CatalogSnapshot:
                 code=plan.code,
                 periods=plan.periods(),
                 max_validity_days=plan.max_validity_days,
-                reminder_days=tuple(plan.reminder_days),
+                reminder_days=tuple(sorted({d for d in plan.reminder_days if d > 0})),
             )
             for plan in repository.list_plans(session, active_only=False)
         },

@@ -16,24 +16,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, Table, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from simrenew.catalog import repository as catalog_repository
+from simrenew.catalog.snapshot import PlanTerms
 from simrenew.lines import notices
 from simrenew.lines.models import Customer, Line
-from simrenew.lines.rules import LifecyclePeriods, LineState
+from simrenew.lines.rules import LineState
 from simrenew.notify.models import OutboxMessage
 
 _LINES: Table = Line.__table__  # type: ignore[assignment]  # a mapped class has one table
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _READ: tuple[str, ...] = ("msisdn", "operator_code", "plan_code", "state", "valid_until")
 _READ += ("paid_fils", "bonus_fils", "bonus_expires_at")
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    """A plan as the sweep needs it."""
-
-    periods: LifecyclePeriods
-    reminder_days: tuple[int, ...]  # ascending, positive
 
 
 @dataclass(slots=True)
@@ -67,17 +59,6 @@ class DueLine:
         )
 
 
-def list_sweep_plans(session: Session) -> dict[tuple[str, str], SweepPlan]:
-    """Every plan, retired ones too (their lines still age), by (operator, plan)."""
-    return {
-        (plan.operator_code, plan.code): SweepPlan(
-            periods=plan.periods(),
-            reminder_days=tuple(sorted({d for d in plan.reminder_days if d > 0})),
-        )
-        for plan in catalog_repository.list_plans(session, active_only=False)
-    }
-
-
 def _no_jit(session: Session) -> None:
     # The per-plan conditions make the planner's cost estimate large, so PostgreSQL would
     # JIT-compile every batch's query: about a second of compiling for a query that then runs
@@ -87,7 +68,7 @@ def _no_jit(session: Session) -> None:
 
 def lock_due_lines(
     session: Session,
-    plans: dict[tuple[str, str], SweepPlan],
+    plans: dict[tuple[str, str], PlanTerms],
     *,
     now: datetime,
     after: str,
@@ -110,7 +91,7 @@ def lock_due_lines(
     return [DueLine.of(row) for row in session.connection().execute(query)]
 
 
-def count_due(session: Session, plans: dict[tuple[str, str], SweepPlan], *, now: datetime) -> int:
+def count_due(session: Session, plans: dict[tuple[str, str], PlanTerms], *, now: datetime) -> int:
     """How many lines have something due at `now`."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -129,7 +110,7 @@ def _key_missing(key: ColumnElement[str]) -> ColumnElement[bool]:
 
 
 def due_clause(
-    plans: dict[tuple[str, str], SweepPlan], now: datetime, dialect: str
+    plans: dict[tuple[str, str], PlanTerms], now: datetime, dialect: str
 ) -> ColumnElement[bool]:
     """Lines with a transition, a reminder or a recycle warning due at `now`."""
     c = _LINES.c

@@ -8,13 +8,12 @@ to skip lines whose message is already queued: both spellings must stay identica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, func, literal
 
-from simrenew.catalog.models import Operator
+from simrenew.catalog.snapshot import OperatorTerms
 from simrenew.clock import utc
 from simrenew.ids import new_id
 from simrenew.lines.rules import LifecyclePeriods, LineState, days_left
@@ -28,32 +27,6 @@ NOTICE_TEMPLATES = {
     LineState.SUSPENDED: "suspended",
     LineState.RECYCLED: "recycled",
 }
-
-
-@dataclass(frozen=True)
-class OperatorContact:
-    """How an operator's subscribers renew or reach care, as the SMS name them."""
-
-    name: str
-    names: dict[str, Any]
-    ussd_code: str
-    web_url: str
-    care_number: str
-
-    @classmethod
-    def of(cls, operator: Operator) -> OperatorContact:
-        """The contact details of a catalog operator."""
-        return cls(
-            operator.name,
-            dict(operator.names),
-            operator.ussd_code,
-            operator.web_url,
-            operator.care_number,
-        )
-
-    def display_name(self, language: str) -> str:
-        """The operator's name in a language (its main name when untranslated)."""
-        return str(self.names.get(language) or self.name)
 
 
 def end_key(valid_until: datetime) -> str:
@@ -106,7 +79,7 @@ def notice_params(
     msisdn: str,
     valid_until: datetime,
     periods: LifecyclePeriods,
-    operator: OperatorContact,
+    operator: OperatorTerms,
     *,
     language: str,
     now: datetime,

@@ -26,14 +26,14 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from simrenew.bootstrap import Platform
-from simrenew.catalog import repository as catalog_repository
+from simrenew.catalog.snapshot import OperatorTerms, PlanTerms, current_catalog
 from simrenew.clock import utc
 from simrenew.db.bulk import insert_rows, update_rows
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import ValidationFailed
 from simrenew.ids import new_id
 from simrenew.lines import due, notices, pool
-from simrenew.lines.due import DueLine, SweepPlan
+from simrenew.lines.due import DueLine
 from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.rules import LineState, transitions_between
 from simrenew.notify.models import OutboxMessage
@@ -88,8 +88,8 @@ class _Sweep:
 
     now: datetime
     send_at: datetime
-    plans: dict[tuple[str, str], SweepPlan]
-    operators: dict[str, notices.OperatorContact]
+    plans: dict[tuple[str, str], PlanTerms]
+    operators: dict[str, OperatorTerms]
     batch_size: int
 
 
@@ -128,7 +128,7 @@ def count_due_lines(platform_or_uow_factory: Platform | UowFactory, *, now: date
     """How many lines have something due at `now` (the total of the sweep's progress bar)."""
     uow_factory, _ = _resolve(platform_or_uow_factory, "")
     with uow_factory() as uow:
-        return due.count_due(uow.session, due.list_sweep_plans(uow.session), now=utc(now))
+        return due.count_due(uow.session, current_catalog(uow.session).plans, now=utc(now))
 
 
 def _resolve(target: Platform | UowFactory, quiet_hours: str | None) -> tuple[UowFactory, str]:
@@ -147,12 +147,8 @@ def _prepare(uow_factory: UowFactory, now: datetime, spec: str, batch_size: int)
     except ValueError as error:
         raise ValidationFailed(f"SIMRENEW_QUIET_HOURS: {error}.") from None
     with uow_factory() as uow:
-        plans = due.list_sweep_plans(uow.session)
-        operators = {
-            op.code: notices.OperatorContact.of(op)
-            for op in catalog_repository.list_operators(uow.session)
-        }
-    return _Sweep(now, quiet_hours_end(now, spec), plans, operators, batch_size)
+        catalog = current_catalog(uow.session)
+    return _Sweep(now, quiet_hours_end(now, spec), catalog.plans, catalog.operators, batch_size)
 
 
 @dataclass
