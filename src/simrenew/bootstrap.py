@@ -7,12 +7,15 @@ swapped in at one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from simrenew.clock import Clock, SystemClock
 from simrenew.db.session import UnitOfWork, make_engine
+from simrenew.payments.service import PaymentDesk, PaymentLinks
 from simrenew.settings import Settings
 
 
@@ -24,6 +27,17 @@ class Platform:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def payments(self) -> PaymentDesk:
+        """The payment gateways and links, built on first use (tests may set their own)."""
+        from simrenew.payments.gateways.factory import build_gateways  # loads httpx, crypto
+
+        return PaymentDesk(
+            gateways=build_gateways(self.settings),
+            links=PaymentLinks(self.settings.public_url.rstrip("/")),
+            timeout=timedelta(seconds=self.settings.payment_timeout_seconds),
+        )
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work (one transaction)."""
@@ -39,7 +53,13 @@ class Platform:
         return True
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections and the gateways' HTTP connections."""
+        desk = self.__dict__.get("payments")  # only when it was built
+        if desk is not None:
+            for gateway in desk.gateways.values():
+                close = getattr(gateway, "close", None)
+                if close is not None:
+                    close()
         self.engine.dispose()
 
 

@@ -27,6 +27,7 @@
     ├── PayloadTooLarge         413 payload_too_large  (HTTP only)
     ├── InternalError           500 internal_error     (HTTP only: nothing leaks)
     └── ServiceUnavailable      503 service_unavailable (HTTP only: database down)
+        └── GatewayUnavailable  503 gateway_unavailable (a payment gateway does not answer)
 
 Each error carries its human message in English, Arabic and Chinese; `detail` adds specifics.
 Web turns them into RFC 9457 problem JSON, the CLI into one line and an exit code.
@@ -308,6 +309,16 @@ class ServiceUnavailable(SimrenewError):
         "en": "The service is unavailable: the database does not answer.",
         "ar": "الخدمة غير متاحة: قاعدة البيانات لا تستجيب.",
         "zh": "服务不可用：数据库无响应。",
+    }
+
+
+class GatewayUnavailable(ServiceUnavailable):
+    code = "gateway_unavailable"
+    http_status = 503
+    titles: ClassVar[dict[str, str]] = {
+        "en": "The payment gateway does not answer; nothing was charged. Please try again.",
+        "ar": "بوابة الدفع لا تستجيب، ولم يُخصم أي مبلغ. يرجى المحاولة مجدداً.",
+        "zh": "支付网关无响应，未扣除任何款项。请重试。",
     }
 
 

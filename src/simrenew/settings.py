@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     smpp_port: int = 2775
     smpp_system_id: str = "simrenew"
     smpp_password: str = ""
+    # Payment gateways. An empty URL means the sandbox gateway (`simrenew sandbox-gateway`) on
+    # SIMRENEW_SANDBOX_PORT; empty credentials are generated into the data directory (not in
+    # production, where they must be set).
+    sandbox_port: int = 8001
+    knet_url: str = ""  # e.g. https://kpay.com.kw/kpg (PaymentHTTP.htm and tranPipe.htm below it)
+    knet_tranportal_id: str = ""
+    knet_tranportal_password: str = ""
+    knet_resource_key: str = ""  # the terminal resource key: 16 characters, AES-128
+    tap_url: str = ""  # e.g. https://api.tap.company
+    tap_secret_key: str = ""
+    sandbox_gateway_url: str = ""
+    sandbox_gateway_secret: str = ""
+    payment_timeout_seconds: int = Field(default=900, gt=0)  # a pending payment's deadline
+    reconcile_interval_seconds: float = Field(default=120.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:
@@ -54,13 +68,37 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The signing secret: configured, or generated once into the data directory (dev only)."""
-        if self.secret_key:
-            return self.secret_key
+        return self.secret("secret_key")
+
+    def secret(self, name: str) -> str:
+        """A secret setting (`secret_key`, `knet_resource_key`, ...): configured, or in development
+        generated once into the data directory, so the app and the sandbox gateway share it."""
+        configured = getattr(self, name)
+        if not isinstance(configured, str):
+            raise TypeError(f"{name} is not a text setting")
+        if configured:
+            return configured
         if self.env == "production":
-            raise RuntimeError("SIMRENEW_SECRET_KEY must be set in production")
-        path = self.data_dir / "secret_key"
+            raise RuntimeError(f"SIMRENEW_{name.upper()} must be set in production")
+        path = self.data_dir / name
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
+            # KNET's resource key is an AES-128 key: exactly 16 characters.
+            value = (
+                secrets.token_hex(8) if name == "knet_resource_key" else secrets.token_urlsafe(24)
+            )
+            path.write_text(value)
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def gateway_url(self, gateway: str) -> str:
+        """The base URL of a payment gateway (`knet`, `tap`, `sandbox`): configured, or the
+        sandbox gateway's page for it."""
+        configured = {
+            "knet": self.knet_url,
+            "tap": self.tap_url,
+            "sandbox": self.sandbox_gateway_url,
+        }
+        return (configured[gateway] or f"http://127.0.0.1:{self.sandbox_port}/{gateway}").rstrip(
+            "/"
+        )

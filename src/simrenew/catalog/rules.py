@@ -16,6 +16,7 @@ import yaml
 
 from simrenew.catalog.file_format import Fields, Seen, Source, label_of, value_node
 from simrenew.errors import CatalogInvalid
+from simrenew.renewals.rules import BONUS_VALIDITY_DAYS
 
 CHANNELS = ("store", "kiosk", "web", "app", "partner", "ussd", "care")
 PROMOTION_KINDS = ("bonus_percent", "double_credit", "fixed_discount", "spend_save")
@@ -348,7 +349,7 @@ def _promotion(
         starts_at=starts_at,
         ends_at=ends_at,
         per_line_limit=f.optional_integer("per_line_limit", minimum=1, maximum=100_000),
-        bonus_validity_days=30 if bonus_validity is None else bonus_validity,
+        bonus_validity_days=BONUS_VALIDITY_DAYS if bonus_validity is None else bonus_validity,
     )
 
 
@@ -388,7 +389,9 @@ def _payment_method(source: Source, node: yaml.Node, index: int, seen: Seen) -> 
                 gateway_node, f"{f.what('gateway')}: {method} is paid in person, not online"
             )
     else:
-        gateway_node = f.need("gateway", "the online gateway that takes this payment, like sandbox")
+        gateway_node = f.need(
+            "gateway", "the online gateway that takes this payment: knet, tap or sandbox"
+        )
         gateway = source.text(gateway_node, f.what("gateway"), pattern=_CODE, hint=_CODE_HINT)
     fee_fixed = f.optional_money("fee_fixed", minimum=0)
     fee_percent_node = f.get("fee_percent")

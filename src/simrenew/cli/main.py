@@ -16,7 +16,19 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from simrenew.cli import audit, catalog, credentials, database, demo, lines, outbox, serve, sweep
+from simrenew.cli import (
+    audit,
+    catalog,
+    credentials,
+    database,
+    demo,
+    lines,
+    outbox,
+    payments,
+    sandbox,
+    serve,
+    sweep,
+)
 from simrenew.errors import SimrenewError
 from simrenew.logs import configure_logging
 from simrenew.settings import Settings
@@ -86,6 +98,10 @@ app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.command("run")(serve.run)
+app.command("sandbox-gateway")(sandbox.sandbox_gateway)
+app.command("reconcile")(payments.reconcile)
+app.command("settlement")(payments.settlement)
+app.add_typer(payments.app, name="payments")
 
 
 if __name__ == "__main__":  # `python -m simrenew.cli.main`: how `simrenew run` starts its children

@@ -95,7 +95,10 @@ def run() -> None:
     finally:
         platform.close()
     _print_welcome(settings, tokens)
-    raise typer.Exit(_supervise(["serve", "worker"]))
+    # The sandbox gateway is the payment gateway of development: card, KNET and wallet payments
+    # of the demo complete on its pages. Production talks to the real gateways instead.
+    sandbox = [] if settings.env == "production" else ["sandbox-gateway"]
+    raise typer.Exit(_supervise(["serve", "worker", *sandbox]))
 
 
 def demo_credentials(platform: Platform) -> dict[str, str]:
@@ -168,7 +171,19 @@ def _print_welcome(settings: Settings, tokens: dict[str, str]) -> None:
             '-H "Idempotency-Key: demo-$(date +%s)" -H "Content-Type: application/json" '
             f"-d '{body}' {base}/api/v1/renewals"
         )
-    out.print("\nCtrl-C stops the web server and the worker.\n")
+        partner = tokens["partner"]
+        card = json.dumps(
+            {"msisdn": number, "package_code": line.renew_with, "payment": {"method": "card"}}
+        )
+        out.print("  # by card on the sandbox gateway's page: open payment.redirect_url")
+        out.print(
+            f'  curl -X POST -H "Authorization: Bearer {partner}" '
+            '-H "Idempotency-Key: card-$(date +%s)" -H "Content-Type: application/json" '
+            f"-d '{card}' {base}/api/v1/renewals"
+        )
+    if settings.env != "production":
+        out.print(f"  http://{shown_host}:{settings.sandbox_port}/  sandbox payment gateway")
+    out.print("\nCtrl-C stops the web server, the worker and the sandbox gateway.\n")
 
 
 def _supervise(commands: list[str]) -> int:

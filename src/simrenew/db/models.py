@@ -4,6 +4,7 @@ from simrenew.catalog import models as catalog_models
 from simrenew.db.base import Base
 from simrenew.lines import models as lines_models
 from simrenew.notify import models as notify_models
+from simrenew.payments import models as payments_models
 from simrenew.renewals import models as renewals_models
 from simrenew.staff import models as staff_models
 
@@ -12,6 +13,7 @@ __all__ = [
     "catalog_models",
     "lines_models",
     "notify_models",
+    "payments_models",
     "renewals_models",
     "staff_models",
 ]

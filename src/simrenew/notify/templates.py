@@ -108,6 +108,21 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "{operator}: أُعيد تفعيل خطك {msisdn}، وهو صالح حتى {valid_until}. أهلًا بعودتك!",
         "zh": "{operator}：您的号码{msisdn}已恢复使用，有效期至{valid_until}。欢迎回来！",
     },
+    # A capture that could not become credit (the line was recycled meanwhile, say).
+    "payment_refunded": {
+        "en": (
+            "{operator}: your payment of {amount} for {msisdn} could not be credited and has "
+            "been refunded to the card or wallet you paid with. Reference {payment_ref}."
+        ),
+        "ar": (
+            "{operator}: تعذّر إضافة دفعتك {amount} إلى {msisdn}، وأُعيد المبلغ إلى البطاقة أو "
+            "المحفظة التي دفعت بها. المرجع {payment_ref}"
+        ),
+        "zh": (
+            "{operator}：您为{msisdn}支付的{amount}未能充值，款项已退回原支付卡或钱包。"
+            "参考号{payment_ref}。"
+        ),
+    },
     # No operator in an OTP: it is short, and the code is the only thing that matters.
     "otp": {
         "en": "Your verification code is {code}. It expires in {minutes_text}. "

@@ -20,6 +20,9 @@ from simrenew.errors import InsufficientBalance, PackageNotAvailable
 from simrenew.lines.rules import extend_validity
 from simrenew.money import percent_of
 
+# How long a promotion's bonus lasts when the catalog does not say.
+BONUS_VALIDITY_DAYS = 30
+
 
 @dataclass(frozen=True)
 class PackageTerms:
@@ -44,7 +47,7 @@ class PromotionTerms:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     per_line_limit: int | None = None
-    bonus_validity_days: int = 30
+    bonus_validity_days: int = BONUS_VALIDITY_DAYS
 
 
 @dataclass(frozen=True)

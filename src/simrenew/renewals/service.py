@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.snapshot import PlanTerms, catalog_for
+from simrenew.catalog.snapshot import CatalogSnapshot, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
@@ -22,6 +23,7 @@ from simrenew.errors import (
 from simrenew.ids import new_id, new_receipt_no
 from simrenew.lines import repository as lines_repository
 from simrenew.lines.models import Line, LineHistory
+from simrenew.lines.repository import LineContext
 from simrenew.lines.rules import LineState, transitions_between
 from simrenew.lines.service import current_state, plan_for
 from simrenew.money import format_fils
@@ -33,6 +35,8 @@ from simrenew.renewals.pricing import channel_for, ensure_renewable, package_for
 from simrenew.renewals.quotes import quoted_price
 from simrenew.renewals.receipts import issue_receipt
 from simrenew.renewals.rules import (
+    AMOUNT_FIELDS,
+    BONUS_VALIDITY_DAYS,
     Price,
     merge_bonus_expiry,
     request_fingerprint,
@@ -87,21 +91,38 @@ def _record_late_transitions(
     return LineState(line.state)
 
 
+# Opens the payment of a renewal paid on a gateway's page, in the renewal's transaction: given
+# the new renewal (not yet inserted) and the subscriber's language, it stores the payment and
+# sets renewal.payment_ref. Passed in by the payments room, which this room does not import.
+OpenPayment = Callable[[Session, Renewal, str, datetime], None]
+
+
 def credit_renewal(
-    uow: UnitOfWork, caller: Caller, request: RenewalRequest, *, clock: Clock
+    uow: UnitOfWork,
+    caller: Caller,
+    request: RenewalRequest,
+    *,
+    clock: Clock,
+    open_payment: OpenPayment | None = None,
 ) -> RenewalOutcome:
-    """Credit a paid renewal exactly once; a repeated key returns the first result."""
+    """Credit a paid renewal exactly once; a repeated key returns the first result.
+
+    Cash, till and card-terminal money is in hand: the line is credited at once. Any other method
+    needs `open_payment`: the renewal is stored `awaiting_payment` and credited at capture.
+    """
     if not may_renew_any_line(caller):
         raise NotAllowed()
     channel = channel_for(caller, request.channel)
-    if request.payment_method not in IMMEDIATE_METHODS:
+    if request.payment_method not in IMMEDIATE_METHODS and open_payment is None:
         raise PaymentMethodNotAvailable(
             f"{request.payment_method!r} cannot be credited at once: only "
             f"{', '.join(sorted(IMMEDIATE_METHODS))} can (card, KNET and wallets need a hosted "
             "payment page)."
         )
     fingerprint = request_fingerprint(request.body)
-    return retrying(lambda: _credit_once(uow, caller, request, channel, fingerprint, clock))
+    return retrying(
+        lambda: _credit_once(uow, caller, request, channel, fingerprint, clock, open_payment)
+    )
 
 
 def _credit_once(
@@ -111,6 +132,7 @@ def _credit_once(
     channel: str,
     fingerprint: str,
     clock: Clock,
+    open_payment: OpenPayment | None,
 ) -> RenewalOutcome:
     with uow:
         session = uow.session
@@ -155,6 +177,14 @@ def _credit_once(
                 now=now,
                 fresh=price,
             )
+        if request.payment_method not in IMMEDIATE_METHODS:
+            assert open_payment is not None  # noqa: S101 - checked by credit_renewal
+            awaiting = _awaiting_renewal(request, caller, channel, fingerprint, line, price, now)
+            open_payment(session, awaiting, context.language, now)
+            insert_now(session, awaiting)
+            body = renewal_view(awaiting)
+            uow.commit()
+            return RenewalOutcome(body, replayed=False)
         before = _record_late_transitions(session, line, plan, now)
         renewal = Renewal(
             id=new_id(),
@@ -182,32 +212,127 @@ def _credit_once(
         )
         _apply_credit(session, line, renewal, price, before, now)
         insert_now(session, renewal)
-        operator = catalog.operators[line.operator_code]
-        issue_receipt(session, line, renewal, package_name=package.name, operator=operator, now=now)
-        language = context.language
-        queue_sms(
-            session,
-            msisdn=line.msisdn,
-            template="renewal_confirmation",
-            language=language,
-            params={
-                "operator": operator.display_name(language),
-                "msisdn": line.msisdn,
-                "credit": format_fils(
-                    renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True
-                ),
-                "balance": format_fils(line.balance_fils, language, latin_digits=True),
-                "valid_until": to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
-                "receipt_no": renewal.receipt_no,
-            },
-            now=now,
-            lane="priority",
-        )
-        cancel_expiry_notices(session, line.msisdn)
-        lines_repository.save_line(session, line)
+        _confirm_credit(session, context, catalog, renewal, package.name, now)
         body = renewal_view(renewal)
         uow.commit()
         return RenewalOutcome(body, replayed=False)
+
+
+def _awaiting_renewal(
+    request: RenewalRequest,
+    caller: Caller,
+    channel: str,
+    fingerprint: str,
+    line: Line,
+    price: Price,
+    now: datetime,
+) -> Renewal:
+    """A renewal waiting for its payment: priced now, credited (and given a receipt) at capture."""
+    return Renewal(
+        id=new_id(),
+        msisdn=line.msisdn,
+        idempotency_scope=caller.id,
+        idempotency_key=request.idempotency_key,
+        request_hash=fingerprint,
+        channel=channel,
+        operator_code=line.operator_code,
+        plan_code=line.plan_code,
+        package_code=request.package_code,
+        quote_id=request.quote_id,
+        state="awaiting_payment",
+        payment_method=request.payment_method,
+        payment_state="created",
+        payment_ref=None,
+        **price.amounts(),
+        promotions=list(price.promotions),
+        valid_until_before=line.valid_until,
+        valid_until_after=price.new_valid_until,
+        balance_after_fils=None,
+        receipt_no=None,
+        created_at=now,
+        credited_at=None,
+    )
+
+
+def _confirm_credit(
+    session: Session,
+    context: LineContext,
+    catalog: CatalogSnapshot,
+    renewal: Renewal,
+    package_name: str,
+    now: datetime,
+) -> None:
+    """Receipt, confirmation SMS (priority lane), reminders cancelled, line written back."""
+    line = context.line
+    operator = catalog.operators[line.operator_code]
+    issue_receipt(session, line, renewal, package_name=package_name, operator=operator, now=now)
+    language = context.language
+    queue_sms(
+        session,
+        msisdn=line.msisdn,
+        template="renewal_confirmation",
+        language=language,
+        params={
+            "operator": operator.display_name(language),
+            "msisdn": line.msisdn,
+            "credit": format_fils(
+                renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True
+            ),
+            "balance": format_fils(line.balance_fils, language, latin_digits=True),
+            "valid_until": to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
+            "receipt_no": renewal.receipt_no,
+        },
+        now=now,
+        lane="priority",
+    )
+    cancel_expiry_notices(session, line.msisdn)
+    lines_repository.save_line(session, line)
+
+
+def credit_paid_renewal(
+    session: Session, context: LineContext, renewal: Renewal, *, now: datetime
+) -> None:
+    """Credit a renewal paid on a gateway's page, inside the caller's transaction.
+
+    The caller holds the line's lock. The money is what the payer was quoted and paid; the new
+    validity and the bonus expiry are worked out now, from the line as it is at capture.
+    Raises LineRecycled or LineSuspended (or PackageNotAvailable) when it can no longer be
+    credited: the capture is then refunded.
+    """
+    line = context.line
+    catalog = catalog_for(session, context.catalog_version)
+    plan = plan_for(catalog, line)
+    ensure_renewable(current_state(line, plan, now))
+    package = package_for(catalog, line, renewal.package_code)
+    fresh = price_for(
+        session,
+        catalog,
+        line,
+        plan,
+        package,
+        channel=renewal.channel,
+        method=renewal.payment_method,
+        now=now,
+    )
+    bonus_expires_at = None
+    if renewal.bonus_fils:
+        # The promotion the payer was shown may have closed since: its bonus still lasts.
+        bonus_expires_at = fresh.bonus_expires_at or now + timedelta(days=BONUS_VALIDITY_DAYS)
+    price = replace(
+        fresh,
+        **{name: getattr(renewal, name) for name in AMOUNT_FIELDS},
+        promotions=tuple(renewal.promotions),
+        bonus_expires_at=bonus_expires_at,
+    )
+    before = _record_late_transitions(session, line, plan, now)
+    renewal.state = "credited"
+    renewal.payment_state = "captured"
+    renewal.valid_until_before = line.valid_until
+    renewal.valid_until_after = price.new_valid_until
+    renewal.receipt_no = new_receipt_no()
+    renewal.credited_at = now
+    _apply_credit(session, line, renewal, price, before, now)
+    _confirm_credit(session, context, catalog, renewal, package.name, now)
 
 
 def _apply_credit(

@@ -37,6 +37,7 @@ from simrenew.web.api import (
     problem_responses,
 )
 from simrenew.web.deps import PlatformDep, request_language
+from simrenew.web.pages import payments as payment_pages
 
 logger = logging.getLogger("simrenew.web")
 
@@ -389,6 +390,7 @@ def build_app(settings: Settings | None = None, *, platform: Platform | None = N
 
     _add_operations_routes(app, registry)
     app.include_router(api_router())
+    app.include_router(payment_pages.router)
     if settings.env == "development":
         app.include_router(dev.router)
     return app

@@ -14,6 +14,7 @@ import structlog
 
 from simrenew.bootstrap import Platform
 from simrenew.workers.outbox import send_due_sms, sms_transport
+from simrenew.workers.reconcile import reconcile_due_payments
 from simrenew.workers.sweep import EVERY_SECONDS, sweep_due_lines
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,11 @@ def default_jobs(platform: Platform) -> list[Job]:
     return [
         Job("sweep", lambda: sweep_due_lines(platform), every_seconds=EVERY_SECONDS),
         Job("outbox", lambda: send_due_sms(platform, transport)),
+        Job(
+            "reconcile",
+            lambda: reconcile_due_payments(platform),
+            every_seconds=platform.settings.reconcile_interval_seconds,
+        ),
     ]
 
 

@@ -123,6 +123,7 @@ ROUTES = {
     ("/api/v1/quotes", "post"),
     ("/api/v1/renewals", "post"),
     ("/api/v1/renewals/{renewal_id}", "get"),
+    ("/api/v1/payments/{payment_ref}", "get"),
     ("/api/v1/receipts/{receipt_no}", "get"),
     ("/api/v1/receipts/{receipt_no}/verify", "get"),
 }

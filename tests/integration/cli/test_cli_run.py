@@ -28,6 +28,7 @@ class Running:
     printed: str
     serve_pid: int
     worker_pid: int
+    sandbox_pid: int
 
 
 def _free_port() -> int:
@@ -60,6 +61,7 @@ def simrenew_run(tmp_path: Path) -> Iterator[Running]:
         SIMRENEW_ENV="development",
         SIMRENEW_DATA_DIR=str(tmp_path / "var"),
         SIMRENEW_PORT=str(port),
+        SIMRENEW_SANDBOX_PORT=str(_free_port()),
         SIMRENEW_WORKER_INTERVAL_SECONDS="0.5",
     )
     log = tmp_path / "run.log"
@@ -75,9 +77,11 @@ def simrenew_run(tmp_path: Path) -> Iterator[Running]:
     try:
         _wait_for_health(base, proc, log)
         printed = log.read_text()
-        pids = re.search(r"Started serve pid (\d+), worker pid (\d+)\.", printed)
+        pids = re.search(
+            r"Started serve pid (\d+), worker pid (\d+), sandbox-gateway pid (\d+)\.", printed
+        )
         assert pids is not None, printed
-        yield Running(proc, base, printed, int(pids.group(1)), int(pids.group(2)))
+        yield Running(proc, base, printed, *(int(pid) for pid in pids.groups()))
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -98,7 +102,7 @@ def test_run_serves_the_demo_and_stops_both_children_on_sigint(tmp_path: Path) -
         assert token is not None, run.printed
         assert f"{run.base}/docs" in run.printed
         assert f"{run.base}/dev/sms" in run.printed
-        assert run.printed.count("curl ") == 2
+        assert run.printed.count("curl ") == 3  # a line, a cash renewal, a card renewal
 
         answer = httpx.get(
             f"{run.base}/api/v1/lines/50000101",
@@ -120,6 +124,7 @@ def test_run_serves_the_demo_and_stops_both_children_on_sigint(tmp_path: Path) -
         assert time.monotonic() - started < STOP_SECONDS
         assert _gone(run.serve_pid)
         assert _gone(run.worker_pid)
+        assert _gone(run.sandbox_pid)
 
 
 def test_when_one_child_dies_the_other_is_stopped_and_run_fails(tmp_path: Path) -> None:
@@ -129,3 +134,4 @@ def test_when_one_child_dies_the_other_is_stopped_and_run_fails(tmp_path: Path) 
 
         assert code != 0
         assert _gone(run.serve_pid)
+        assert _gone(run.sandbox_pid)

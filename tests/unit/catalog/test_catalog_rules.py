@@ -173,7 +173,7 @@ def test_demo_payment_methods(demo: CatalogSpec) -> None:
     }  # fmt: skip
     assert methods["cash"].channels == ("store", "kiosk", "partner")
     assert methods["till"].channels == ("store", "partner")
-    assert (methods["card"].gateway, methods["knet"].gateway) == ("sandbox", "sandbox-knet")
+    assert (methods["card"].gateway, methods["knet"].gateway) == ("tap", "knet")
     apple = methods["wallet:applepay"]
     assert (apple.fee_fixed_fils, apple.fee_percent) == (100, Decimal("1.5"))
     assert methods["wallet:paypal"].fee_percent == Decimal("2.5")

@@ -110,6 +110,15 @@ def params_for(
             }
             for amount in AMOUNTS
         ]
+    if template == "payment_refunded":
+        return [
+            {
+                **base,
+                "amount": format_fils(amount, language, latin_digits=True),
+                "payment_ref": "7KQ2M9XD",
+            }
+            for amount in AMOUNTS
+        ]
     raise AssertionError(f"no realistic values for template {template!r}")
 
 
@@ -134,6 +143,7 @@ def test_every_template_exists_in_every_language() -> None:
         "recycled",
         "reactivation",
         "otp",
+        "payment_refunded",
     }
     assert expected <= set(TEMPLATES)
     for template, texts in TEMPLATES.items():

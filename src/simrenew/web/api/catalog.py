@@ -127,7 +127,7 @@ class PaymentMethodOut(BaseModel):
             "examples": [
                 {
                     "method": "wallet:applepay",
-                    "gateway": "sandbox",
+                    "gateway": "tap",
                     "fee_fixed_fils": 100,
                     "fee_percent": "1.5",
                     "channels": ["app", "partner"],

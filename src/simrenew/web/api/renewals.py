@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simrenew import errors
 from simrenew.lines.rules import normalize_msisdn
+from simrenew.payments.service import get_renewal_with_payment, renew_with_payment
 from simrenew.renewals.quotes import quote_renewal
-from simrenew.renewals.service import RenewalRequest, credit_renewal, get_renewal
+from simrenew.renewals.service import RenewalRequest, credit_renewal
+from simrenew.staff.rules import IMMEDIATE_METHODS
 from simrenew.web.api import (
     API_PREFIX,
     AUTH_PROBLEMS,
@@ -112,7 +114,9 @@ class PaymentIn(RequestBody):
     method: str = Field(
         min_length=1,
         max_length=40,
-        description="cash, till or card_terminal are credited at once on store channels.",
+        description="cash, till or card_terminal are credited at once on store channels; "
+        "card, knet and wallet:<provider> answer awaiting_payment with payment.redirect_url, "
+        "the gateway's hosted page, and are credited when the gateway captures.",
     )
     terminal_ref: str | None = Field(
         default=None, min_length=1, max_length=100, description="The card terminal's reference."
@@ -135,9 +139,22 @@ class PaymentOut(BaseModel):
     """The payment of a renewal."""
 
     method: str
-    state: str = Field(description="captured, pending, declined, cancelled, expired, ...")
+    state: str = Field(
+        description="captured at once for cash/till; for hosted payments created, pending, "
+        "captured, declined, cancelled, expired or refunded."
+    )
     gateway: str | None
-    redirect_url: str | None = Field(default=None, description="Hosted payment page, if any.")
+    redirect_url: str | None = Field(
+        default=None,
+        description="Where to send the payer while the payment is open; its last path segment "
+        "is the payment_ref.",
+    )
+    payment_ref: str | None = Field(default=None, description="The hosted payment's reference.")
+    reason: str | None = Field(default=None, description="Why it was declined, if it was.")
+    amount_fils: int | None = Field(default=None, description="What the payer is asked for.")
+    expires_at: datetime | None = Field(
+        default=None, description="Past this, an unpaid payment expires."
+    )
 
 
 class RenewalOut(BaseModel):
@@ -245,7 +262,12 @@ def post_quote(
                 }
             },
         },
-        **problem_responses(*_PRICING_PROBLEMS, errors.QuoteExpired, errors.IdempotencyKeyReused),
+        **problem_responses(
+            *_PRICING_PROBLEMS,
+            errors.QuoteExpired,
+            errors.IdempotencyKeyReused,
+            errors.GatewayUnavailable,
+        ),
     },
 )
 def post_renewal(
@@ -264,7 +286,15 @@ def post_renewal(
                         "quote_id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f90",
                         "payment": {"method": "cash"},
                     },
-                }
+                },
+                "card": {
+                    "summary": "A partner's customer pays by card on the gateway's page",
+                    "value": {
+                        "msisdn": "+96550001234",
+                        "package_code": "kd10",
+                        "payment": {"method": "card"},
+                    },
+                },
             }
         ),
     ],
@@ -275,20 +305,21 @@ def post_renewal(
     # The body as the service fingerprints it: the number normalised, so that a retry spelling
     # it differently is still the same request; absent and null optional fields alike.
     body = {**renewal.model_dump(mode="json", exclude_none=True), "msisdn": msisdn}
-    outcome = credit_renewal(
-        platform.uow(),
-        caller,
-        RenewalRequest(
-            msisdn=msisdn,
-            package_code=renewal.package_code,
-            payment_method=renewal.payment.method,
-            idempotency_key=key,
-            body=body,
-            quote_id=renewal.quote_id,
-            channel=renewal.channel,
-        ),
-        clock=platform.clock,
+    request = RenewalRequest(
+        msisdn=msisdn,
+        package_code=renewal.package_code,
+        payment_method=renewal.payment.method,
+        idempotency_key=key,
+        body=body,
+        quote_id=renewal.quote_id,
+        channel=renewal.channel,
     )
+    if renewal.payment.method in IMMEDIATE_METHODS:
+        outcome = credit_renewal(platform.uow(), caller, request, clock=platform.clock)
+    else:
+        outcome = renew_with_payment(
+            platform.uow(), platform.payments, caller, request, clock=platform.clock
+        )
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return outcome.body
@@ -308,4 +339,4 @@ def get_one_renewal(
     renewal_id: Annotated[str, Path(max_length=36, description="The renewal's id.")],
 ) -> dict[str, Any]:
     """One renewal, as it was answered when created (state and payment up to date)."""
-    return get_renewal(platform.uow(), caller, renewal_id)
+    return get_renewal_with_payment(platform.uow(), platform.payments, caller, renewal_id)

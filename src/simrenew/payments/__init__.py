@@ -1,0 +1,1 @@
+"""Payments: hosted-page payments for renewals, gateway callbacks, reconciliation and refunds."""

@@ -1,0 +1,1 @@
+"""Payment gateway adapters: one module per gateway protocol, all behind `base.Gateway`."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages people see (the payment result page; self-care, store and care later)."""
