@@ -59,7 +59,9 @@ def reconcile() -> None:
     out.print(table)
     for ref in summary.flagged:
         out.print(f"flagged for refund: {ref}", markup=False)
-    if summary.refunds_failed:
+    for ref in summary.credited_unpaid:
+        out.print(f"credited without a capture: {ref}", markup=False)
+    if summary.refunds_failed or summary.credited_unpaid:
         raise typer.Exit(1)  # money owed back that the gateway would not return: a person's job
 
 

@@ -50,7 +50,8 @@ class ReconcileSummary:
     refunds_requested: int = 0
     refunds_done: int = 0
     refunds_failed: int = 0  # the gateway refused: left for a person (audit log)
-    flagged: list[str] = field(default_factory=list)  # payments needing a person's look
+    flagged: list[str] = field(default_factory=list)  # captures given back
+    credited_unpaid: list[str] = field(default_factory=list)  # credit with no capture behind it
 
     def as_rows(self) -> list[tuple[str, int]]:
         """(what, how many) for a summary table."""
@@ -61,6 +62,7 @@ class ReconcileSummary:
             ("refunds asked", self.refunds_requested),
             ("refunds done", self.refunds_done),
             ("refunds refused by the gateway", self.refunds_failed),
+            ("credited without a capture", len(self.credited_unpaid)),
         ]
 
 
@@ -102,6 +104,8 @@ def reconcile_payments(
         ]
     for refund_ref in unfinished:
         _count(summary, finish_refund(uow, desk, refund_ref, clock=clock))
+    with uow:
+        summary.credited_unpaid = repository.list_credited_unpaid_refs(uow.session, limit=limit)
     return summary
 
 

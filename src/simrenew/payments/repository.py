@@ -123,3 +123,19 @@ def list_refunds_between(
         )
     ).all()
     return [(g, m, a) for g, m, a in rows]
+
+
+def list_credited_unpaid_refs(session: Session, *, limit: int) -> list[str]:
+    """Payments whose renewal was credited though the payment was never captured (a bug or a
+    hand edit): reconciliation reports them, a person decides."""
+    return list(
+        session.scalars(
+            select(Payment.payment_ref)
+            .join(Renewal, Renewal.id == Payment.renewal_id)
+            .where(
+                Renewal.state == "credited",
+                Payment.state.not_in([PaymentState.CAPTURED.value, PaymentState.REFUNDED.value]),
+            )
+            .limit(limit)
+        )
+    )

@@ -80,7 +80,7 @@ def event_problem(
         return "payment_id_mismatch"
     if event.outcome is not GatewayOutcome.CAPTURED:
         return None
-    if event.currency is not None and event.currency.upper() != CURRENCY:
+    if event.currency is None or event.currency.upper() != CURRENCY:
         return "currency_mismatch"
     if event.amount_fils is None or event.amount_fils != amount_fils:
         return "amount_mismatch"

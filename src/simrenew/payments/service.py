@@ -124,6 +124,11 @@ def renew_with_payment(
     """Store a renewal awaiting payment and get the gateway's page for it (idempotent by key)."""
 
     def open_payment(session: Session, renewal: Renewal, language: str, now: datetime) -> None:
+        if renewal.total_fils <= 0:
+            # Gateways take no zero payment (Tap's minimum is 0.100 KWD; KNET refuses 0).
+            raise PaymentMethodNotAvailable(
+                "This renewal costs nothing: there is nothing to pay online. Use cash or till."
+            )
         terms = current_catalog(session).payment_methods.get(renewal.payment_method)
         if terms is None or terms.gateway not in desk.gateways:
             raise PaymentMethodNotAvailable(
@@ -304,11 +309,12 @@ def apply_gateway_event(
             payment = repository.get_payment_by_ref(session, event.payment_ref, lock=True)
             assert payment is not None  # noqa: S101 - never deleted
             assert context is not None  # noqa: S101 - never deleted
+            if source != "callback":
+                payment.checked_at = now  # asked: the result page waits before asking again
             if event.event_id and repository.event_seen(session, gateway_code, event.event_id):
+                uow.commit()
                 return  # a replay: already acted on
             before = PaymentState(payment.state)
-            if source != "callback":
-                payment.checked_at = now
             problem = event_problem(
                 event,
                 amount_fils=payment.amount_fils,

@@ -7,12 +7,20 @@ browser would go; `POST /api/payments/{ref}/callback` sends the callback again (
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from simrenew.payments.sandbox import checkout
+from simrenew.payments.sandbox.checkout import (
+    KNET_TEST_NUMBERS,
+    KNET_TEST_PREFIX,
+    OTP_CODE,
+    TEST_CARDS,
+)
 from simrenew.payments.sandbox.knet import KnetSandbox
 from simrenew.payments.sandbox.native import NativeSandbox
 from simrenew.payments.sandbox.protocol import (
@@ -24,6 +32,25 @@ from simrenew.payments.sandbox.protocol import (
 from simrenew.payments.sandbox.store import SandboxPayment, SandboxStore
 from simrenew.payments.sandbox.tap import TapSandbox
 from simrenew.settings import Settings
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>simrenew sandbox payment gateway</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<h1>Sandbox payment gateway</h1>
+<p>No real money. It speaks KNET's hosted-page protocol (<code>/knet</code>), Tap's charges API
+(<code>/tap</code>) and a wallet provider's signed callbacks (<code>/sandbox</code>), and shows the
+pages a payer sees. simrenew's <code>payment.redirect_url</code> leads here.</p>
+<h2>Test cards</h2><ul>{cards}</ul>
+<h2>KNET test cards</h2><ul>{knet}</ul>
+<h2>Test helper</h2>
+<p><code>POST /api/payments/{{payment_ref}}/complete</code> with
+<code>{{"outcome": "approved" | "declined" | "insufficient_funds" | "cancelled" | "3ds_failed",
+"callback": "once" | "twice" | "never" | "delayed"}}</code> acts as the payer on the page;
+<code>POST /api/payments/{{payment_ref}}/callback</code> sends the callback again;
+<code>GET /api/payments/{{payment_ref}}</code> shows the payment as the gateway holds it.</p>
+</body></html>
+"""
 
 
 class Completion(BaseModel):
@@ -73,6 +100,19 @@ def build_sandbox_app(settings: Settings, *, base_url: str | None = None) -> Fas
         if payment is None:
             raise HTTPException(404, f"no payment with reference {ref!r}")
         return payment
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        challenge = f"3-D Secure challenge, code {OTP_CODE}"
+        cards = "".join(
+            f"<li><code>{number}</code>: {escape(outcome or challenge)}</li>"
+            for number, outcome in TEST_CARDS.items()
+        )
+        knet = "".join(
+            f"<li><code>{KNET_TEST_PREFIX}{tail}</code>: {escape(outcome)}</li>"
+            for tail, outcome in {"0000000001": "approved", **KNET_TEST_NUMBERS}.items()
+        )
+        return _INDEX.format(cards=cards, knet=knet)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
