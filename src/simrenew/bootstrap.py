@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from simrenew.clock import Clock, SystemClock
 from simrenew.db.session import UnitOfWork, make_engine
-from simrenew.payments.service import PaymentDesk, PaymentLinks
+from simrenew.payments.desk import PaymentDesk, PaymentLinks
 from simrenew.settings import Settings
 
 

@@ -23,7 +23,7 @@ from simrenew.payments.reconciliation import (
     request_refund,
     settlement_report,
 )
-from simrenew.payments.service import get_payment
+from simrenew.payments.views import get_payment
 from simrenew.staff.rules import Caller
 
 out = Console(highlight=False)

@@ -24,16 +24,12 @@ from simrenew.lines import repository as lines_repository
 from simrenew.money import format_fils
 from simrenew.notify.service import queue_sms
 from simrenew.payments import repository
+from simrenew.payments.desk import PaymentDesk
 from simrenew.payments.gateways.base import GatewayUnavailable
 from simrenew.payments.models import Payment, PaymentRefund
+from simrenew.payments.records import add_event, audit_payment
 from simrenew.payments.rules import PaymentState
-from simrenew.payments.service import (
-    UNCREDITABLE,
-    PaymentDesk,
-    add_event,
-    ask_gateway,
-    audit_payment,
-)
+from simrenew.payments.service import UNCREDITABLE, ask_gateway
 from simrenew.renewals import repository as renewals_repository
 from simrenew.renewals.service import credit_paid_renewal
 

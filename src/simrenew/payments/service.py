@@ -10,15 +10,14 @@ a transaction is open.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import current_catalog
-from simrenew.clock import Clock, to_kuwait
+from simrenew.clock import Clock
 from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
@@ -28,25 +27,30 @@ from simrenew.errors import (
     NotFound,
     PackageNotAvailable,
     PaymentMethodNotAvailable,
-    UnknownRenewal,
 )
 from simrenew.errors import GatewayUnavailable as GatewayUnavailableError
 from simrenew.ids import new_id
 from simrenew.lines import repository as lines_repository
 from simrenew.payments import repository
+from simrenew.payments.desk import PaymentDesk
 from simrenew.payments.gateways.base import (
     CallbackRejected,
     CallbackReply,
-    Gateway,
     GatewayEvent,
     GatewayOutcome,
     GatewayUnavailable,
     PaymentOrder,
 )
-from simrenew.payments.models import Payment, PaymentEvent
+from simrenew.payments.models import Payment
+from simrenew.payments.records import (
+    add_event,
+    audit_payment,
+    audit_rejection,
+    audit_unknown,
+    set_renewal_payment_state,
+)
 from simrenew.payments.rules import (
     CURRENCY,
-    OPEN_STATES,
     PaymentState,
     event_problem,
     expiry_state,
@@ -54,6 +58,7 @@ from simrenew.payments.rules import (
     next_state,
     renewal_state_after,
 )
+from simrenew.payments.views import payment_summary, with_payment
 from simrenew.renewals import repository as renewals_repository
 from simrenew.renewals.models import Renewal
 from simrenew.renewals.service import (
@@ -61,11 +66,9 @@ from simrenew.renewals.service import (
     RenewalRequest,
     credit_paid_renewal,
     credit_renewal,
-    ensure_may_read,
-    renewal_view,
 )
+from simrenew.renewals.views import renewal_view
 from simrenew.staff.rules import Caller
-from simrenew.staff.service import record_audit
 
 log = structlog.get_logger(__name__)
 
@@ -76,43 +79,6 @@ REDIRECTING_GATEWAYS = frozenset({"knet"})
 CONFIRMED_BY_INQUIRY = frozenset({"knet"})
 # Why a capture cannot be credited: the line left the states a renewal may credit.
 UNCREDITABLE = (LineRecycled, LineSuspended, PackageNotAvailable, PaymentMethodNotAvailable)
-
-
-@dataclass(frozen=True)
-class PaymentLinks:
-    """simrenew's own addresses the payer's browser and the gateways use."""
-
-    public_url: str
-
-    def pay_url(self, payment_ref: str) -> str:
-        """Where the payer is sent: simrenew forwards to the gateway's page."""
-        return f"{self.public_url}/pay/{payment_ref}"
-
-    def return_url(self, payment_ref: str) -> str:
-        """Where the gateway sends the browser back: the result page."""
-        return f"{self.public_url}/payments/{payment_ref}/return"
-
-    def callback_url(self, gateway: str) -> str:
-        """Where a gateway posts its server-to-server callbacks."""
-        return f"{self.public_url}/api/v1/payments/callbacks/{gateway}"
-
-
-@dataclass(frozen=True)
-class PaymentDesk:
-    """The gateways and settings the payment use cases work with (built by bootstrap)."""
-
-    gateways: Mapping[str, Gateway]
-    links: PaymentLinks
-    timeout: timedelta = timedelta(minutes=15)  # a pending payment's deadline
-    # A returning browser asks the gateway at most this often while no callback has come.
-    inquiry_interval: timedelta = timedelta(seconds=3)
-
-    def gateway(self, code: str) -> Gateway:
-        """A configured gateway (NotFound for an unknown code)."""
-        found = self.gateways.get(code)
-        if found is None:
-            raise NotFound(f"No payment gateway {code!r}.")
-        return found
 
 
 # -- starting a payment ------------------------------------------------------------------------
@@ -215,7 +181,7 @@ def _start_checkout(
                 stored.checkout_url = checkout.redirect_url
                 stored.gateway_payment_id = checkout.gateway_payment_id
                 stored.updated_at = now
-                _set_renewal_payment_state(session, stored, PaymentState.PENDING)
+                set_renewal_payment_state(session, stored, PaymentState.PENDING)
                 add_event(
                     session,
                     stored,
@@ -255,7 +221,7 @@ def record_callback(
         else:
             apply_gateway_event(uow, desk, gateway_code, event, source="callback", clock=clock)
     except CallbackRejected as error:
-        _audit_rejection(uow, gateway_code, str(error), clock.now())
+        audit_rejection(uow, gateway_code, str(error), clock.now())
         if gateway_code in REDIRECTING_GATEWAYS:
             return gateway.reply_to_callback(
                 None, redirect_url=f"{desk.links.public_url}/payments/failed"
@@ -302,7 +268,7 @@ def apply_gateway_event(
             now = clock.now()
             found = repository.get_payment_by_ref(session, event.payment_ref)
             if found is None or found.gateway != gateway_code:
-                _audit_unknown(session, gateway_code, event, now)
+                audit_unknown(session, gateway_code, event, now)
                 uow.commit()
                 return
             context = lines_repository.get_line_context(session, found.msisdn, lock=True)
@@ -464,166 +430,3 @@ def checkout_url(uow: UnitOfWork, payment_ref: str, *, clock: Clock) -> str | No
         if payment.state != PaymentState.PENDING.value or payment.expires_at <= clock.now():
             return None
         return payment.checkout_url
-
-
-# -- views -------------------------------------------------------------------------------------
-
-
-def payment_summary(payment: Payment, links: PaymentLinks) -> dict[str, Any]:
-    """A payment as the API shows it (no card data exists to show)."""
-    return {
-        "payment_ref": payment.payment_ref,
-        "method": payment.method,
-        "gateway": payment.gateway,
-        "state": payment.state,
-        "reason": payment.reason,
-        "flag": payment.flag,
-        "amount_fils": payment.amount_fils,
-        "fee_fils": payment.fee_fils,
-        "currency": payment.currency,
-        "language": payment.language,
-        "captured_fils": payment.captured_fils,
-        "refunded_fils": payment.refunded_fils,
-        "redirect_url": links.pay_url(payment.payment_ref),
-        "expires_at": to_kuwait(payment.expires_at).isoformat(),
-    }
-
-
-def with_payment(
-    body: dict[str, Any], payment: Payment | None, links: PaymentLinks
-) -> dict[str, Any]:
-    """A renewal's view with its hosted payment's fields under `payment`."""
-    if payment is None:
-        return body
-    summary = payment_summary(payment, links)
-    if payment.state not in {s.value for s in OPEN_STATES}:
-        summary.pop("redirect_url")  # nothing left to pay
-    return {**body, "payment": {**body["payment"], **summary}}
-
-
-def get_renewal_with_payment(
-    uow: UnitOfWork, desk: PaymentDesk, caller: Caller, renewal_id: str
-) -> dict[str, Any]:
-    """One renewal and its payment state."""
-    ensure_may_read(caller)
-    with uow:
-        renewal = renewals_repository.get_renewal(uow.session, renewal_id)
-        if renewal is None:
-            raise UnknownRenewal()
-        payment = repository.get_payment_of_renewal(uow.session, renewal_id)
-        return with_payment(renewal_view(renewal), payment, desk.links)
-
-
-def get_payment(
-    uow: UnitOfWork, desk: PaymentDesk, caller: Caller, payment_ref: str
-) -> dict[str, Any]:
-    """A payment with every event stored for it (staff and partners)."""
-    ensure_may_read(caller)
-    with uow:
-        payment = repository.get_payment_by_ref(uow.session, payment_ref)
-        if payment is None:
-            raise NotFound("No such payment.")
-        events = repository.list_events(uow.session, payment.id)
-        return {
-            **payment_summary(payment, desk.links),
-            "msisdn": payment.msisdn,
-            "renewal_id": payment.renewal_id,
-            "events": [
-                {
-                    "at": to_kuwait(e.at).isoformat(),
-                    "source": e.source,
-                    "outcome": e.outcome,
-                    "state_before": e.state_before,
-                    "state_after": e.state_after,
-                    "amount_fils": e.amount_fils,
-                    "event_id": e.event_id,
-                    "details": e.details,
-                }
-                for e in events
-            ],
-        }
-
-
-# -- shared writes -----------------------------------------------------------------------------
-
-
-def _set_renewal_payment_state(session: Session, payment: Payment, state: PaymentState) -> None:
-    renewal = renewals_repository.get_renewal(session, payment.renewal_id)
-    if renewal is not None:
-        renewal.payment_state = state.value
-
-
-def add_event(
-    session: Session,
-    payment: Payment,
-    *,
-    source: str,
-    before: PaymentState,
-    now: datetime,
-    event: GatewayEvent | None = None,
-    keep_event_id: bool = True,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Store one event of a payment (the gateway's event id makes a replay a no-op)."""
-    stated = dict(event.details) if event is not None else {}
-    if event is not None:
-        stated.update(event_id=event.event_id, reason=event.reason or "")
-    session.add(
-        PaymentEvent(
-            id=new_id(),
-            payment_id=payment.id,
-            msisdn=payment.msisdn,
-            gateway=payment.gateway,
-            event_id=event.event_id if event is not None and keep_event_id else None,
-            source=source,
-            outcome=event.outcome.value if event is not None else None,
-            state_before=before.value,
-            state_after=payment.state,
-            amount_fils=event.amount_fils if event is not None else payment.amount_fils,
-            details={**stated, **(details or {})},
-            at=now,
-        )
-    )
-
-
-def audit_payment(
-    session: Session, actor: str, action: str, payment: Payment, now: datetime, **details: Any
-) -> None:
-    record_audit(
-        session,
-        actor=actor,
-        action=action,
-        subject=payment.payment_ref,
-        details={
-            "gateway": payment.gateway,
-            "method": payment.method,
-            "amount_fils": payment.amount_fils,
-            "state": payment.state,
-            **details,
-        },
-        now=now,
-    )
-
-
-def _audit_rejection(uow: UnitOfWork, gateway: str, why: str, now: datetime) -> None:
-    with uow:
-        record_audit(
-            uow.session,
-            actor=f"gateway:{gateway}",
-            action="payment.callback_rejected",
-            subject=None,
-            details={"gateway": gateway, "why": why[:200]},
-            now=now,
-        )
-        uow.commit()
-
-
-def _audit_unknown(session: Session, gateway: str, event: GatewayEvent, now: datetime) -> None:
-    record_audit(
-        session,
-        actor=f"gateway:{gateway}",
-        action="payment.unknown_reference",
-        subject=event.payment_ref[:100],
-        details={"gateway": gateway, "outcome": event.outcome.value, "event_id": event.event_id},
-        now=now,
-    )

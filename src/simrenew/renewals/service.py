@@ -1,4 +1,4 @@
-"""Renewal use cases: credit a renewal exactly once, show a renewal."""
+"""Renewal use cases: credit a renewal exactly once, at once or when its payment is captured."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from simrenew.errors import (
     NotAllowed,
     PaymentMethodNotAvailable,
     UnknownLine,
-    UnknownRenewal,
 )
 from simrenew.ids import new_id, new_receipt_no
 from simrenew.lines import repository as lines_repository
@@ -41,7 +40,8 @@ from simrenew.renewals.rules import (
     merge_bonus_expiry,
     request_fingerprint,
 )
-from simrenew.staff.rules import IMMEDIATE_METHODS, Caller, may_read_any_line, may_renew_any_line
+from simrenew.renewals.views import renewal_view
+from simrenew.staff.rules import IMMEDIATE_METHODS, Caller, may_renew_any_line
 
 
 @dataclass(frozen=True)
@@ -397,47 +397,3 @@ def _apply_credit(
             },
         ),
     )
-
-
-def renewal_view(renewal: Renewal) -> dict[str, Any]:
-    """A renewal as the API shows it (the same body for the first answer and every replay)."""
-    return {
-        "renewal_id": renewal.id,
-        "receipt_no": renewal.receipt_no,
-        "state": renewal.state,
-        "msisdn": renewal.msisdn,
-        "operator": renewal.operator_code,
-        "package_code": renewal.package_code,
-        "channel": renewal.channel,
-        "price_fils": renewal.price_fils,
-        "discount_fils": renewal.discount_fils,
-        "bonus_fils": renewal.bonus_fils,
-        "fee_fils": renewal.fee_fils,
-        "total_fils": renewal.total_fils,
-        "credit_fils": renewal.credit_fils,
-        "balance_fils": renewal.balance_after_fils,
-        "valid_until": to_kuwait(renewal.valid_until_after).isoformat(),
-        "promotions": list(renewal.promotions),
-        "payment": {
-            "method": renewal.payment_method,
-            "state": renewal.payment_state,
-            "gateway": None,
-        },
-        "created_at": to_kuwait(renewal.created_at).isoformat(),
-    }
-
-
-def ensure_may_read(caller: Caller) -> None:
-    """Refuse a caller that may not read any line (NotAllowed)."""
-    if not may_read_any_line(caller):
-        raise NotAllowed()
-
-
-def get_renewal(uow: UnitOfWork, caller: Caller, renewal_id: str) -> dict[str, Any]:
-    """One renewal and its payment state."""
-    ensure_may_read(caller)
-    with uow:
-        renewal = repository.get_renewal(uow.session, renewal_id)
-        if renewal is None:
-            raise UnknownRenewal()
-        return renewal_view(renewal)

@@ -28,6 +28,7 @@ from simrenew.bootstrap import Platform
 from simrenew.cli.main import app
 from simrenew.clock import FixedClock, to_kuwait
 from simrenew.lines.models import Line
+from simrenew.payments.desk import PaymentDesk
 from simrenew.payments.gateways.factory import build_gateways
 from simrenew.payments.models import Payment
 from simrenew.payments.reconciliation import (
@@ -35,7 +36,6 @@ from simrenew.payments.reconciliation import (
     reconcile_payments,
     settlement_report,
 )
-from simrenew.payments.service import PaymentDesk
 
 LONG_AGO = timedelta(days=400)  # past every plan's grace, suspension and recycle periods
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simrenew import errors
-from simrenew.payments.service import get_payment, record_callback
+from simrenew.payments.service import record_callback
+from simrenew.payments.views import get_payment
 from simrenew.web.api import API_PREFIX, AUTH_PROBLEMS, problem_responses
 from simrenew.web.deps import CallerDep, PlatformDep
 

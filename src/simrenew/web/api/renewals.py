@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simrenew import errors
 from simrenew.lines.rules import normalize_msisdn
-from simrenew.payments.service import get_renewal_with_payment, renew_with_payment
+from simrenew.payments.service import renew_with_payment
+from simrenew.payments.views import get_renewal_with_payment
 from simrenew.renewals.quotes import quote_renewal
 from simrenew.renewals.service import RenewalRequest, credit_renewal
 from simrenew.staff.rules import IMMEDIATE_METHODS
