@@ -39,7 +39,7 @@ else
 fi
 
 echo "== Kannel (the SMS gateway the integration tests send through)"
-scripts/install-kannel.sh || echo "!!!!!!!!!! KANNEL COULD NOT BE INSTALLED: its tests will FAIL !!!!!!!!!!"
+scripts/install-system-packages.sh || echo "!!!!!!!!!! DEBIAN PACKAGES COULD NOT BE INSTALLED: the tests needing them will FAIL !!!!!!!!!!"
 
 echo "== pytest"
 pytest -q -p no:cacheprovider "$@"

@@ -3,7 +3,8 @@
     SimrenewError
     ├── ValidationFailed        422 validation_error   (bad field, bad file row, bad amount)
     │   ├── InvalidMsisdn       422 invalid_msisdn
-    │   └── InvalidIdentity     422 invalid_identity   (civil ID / passport)
+    │   ├── InvalidIdentity     422 invalid_identity   (civil ID / passport)
+    │   └── IdentityMismatch    422 identity_mismatch  (not the line's registered holder)
     ├── Unauthenticated         401 unauthenticated
     ├── BadSignature            401 bad_signature
     ├── NotAllowed              403 not_allowed
@@ -91,6 +92,15 @@ class InvalidIdentity(ValidationFailed):
         "en": "The civil ID or passport number is not valid.",
         "ar": "رقم البطاقة المدنية أو جواز السفر غير صحيح.",
         "zh": "民事身份证号或护照号无效。",
+    }
+
+
+class IdentityMismatch(ValidationFailed):
+    code = "identity_mismatch"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "This civil ID or passport number is not the one registered to the line.",
+        "ar": "رقم البطاقة المدنية أو جواز السفر لا يطابق المسجل على هذا الخط.",
+        "zh": "该民事身份证号或护照号与此号码登记的证件不符。",
     }
 
 

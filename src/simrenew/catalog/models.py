@@ -19,6 +19,7 @@ class Operator(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    colour: Mapped[str] = mapped_column(String(7), server_default="#0b5cad")
     ussd_code: Mapped[str] = mapped_column(String(20))
     web_url: Mapped[str] = mapped_column(String(200))
     care_number: Mapped[str] = mapped_column(String(30))

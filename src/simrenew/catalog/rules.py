@@ -32,6 +32,8 @@ _CODE_HINT = "use 1-32 lowercase letters, digits, '-' or '_', starting with a le
 # Kuwaiti mobile numbers are 8 digits starting 41, 5, 6 or 9; a prefix is a start of one.
 _PREFIX = re.compile(r"41[0-9]{0,6}|[569][0-9]{0,7}")
 _USSD = re.compile(r"\*[0-9]+(?:\*[0-9]+)*#")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+DEFAULT_COLOUR = "#0b5cad"  # pages of an operator whose catalog names no colour
 _URL = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?(?:/\S*)?")
 _CARE = re.compile(r"\+?[0-9]{3,15}")
 _METHOD = re.compile(r"cash|till|card_terminal|card|knet|wallet:[a-z][a-z0-9_-]{0,31}")
@@ -83,6 +85,7 @@ class OperatorSpec:
     code: str
     name: str
     names: dict[str, str]  # {"en": ..., "ar": ..., "zh": ...}
+    colour: str  # the brand colour of the operator's pages, "#rrggbb"
     ussd_code: str
     web_url: str
     care_number: str
@@ -145,14 +148,17 @@ def parse_catalog(text: str, *, filename: str = "<catalog>") -> CatalogSpec:
 
 
 def _operator(source: Source, node: yaml.Node, index: int, seen: Seen) -> OperatorSpec:
-    keys = ("code", "name", "names", "ussd_code", "web_url", "care_number", "number_prefixes",
-            "channel_discounts", "plans", "promotions")  # fmt: skip
+    keys = ("code", "name", "names", "colour", "ussd_code", "web_url", "care_number",
+            "number_prefixes", "channel_discounts", "plans", "promotions")  # fmt: skip
     f = source.mapping(node, label_of("operator", node, index), keys)
     code = f.text("code", pattern=_CODE, hint=_CODE_HINT)
     seen.add(code, f.need("code"))
     name = f.text("name")
     names_map = source.mapping(f.need("names"), f.what("names"), LANGUAGES, noun="language")
     names = {lang: names_map.text(lang) for lang in LANGUAGES}
+    colour = DEFAULT_COLOUR
+    if f.get("colour") is not None:
+        colour = f.text("colour", pattern=_COLOUR, hint='write it like "#0f7b6c"').lower()
     ussd_code = f.text("ussd_code", pattern=_USSD, hint="write it like *135#")
     web_url = f.text("web_url", pattern=_URL, hint="write it like https://zahra.example")
     care_node = f.need("care_number")
@@ -196,6 +202,7 @@ def _operator(source: Source, node: yaml.Node, index: int, seen: Seen) -> Operat
         code=code,
         name=name,
         names=names,
+        colour=colour,
         ussd_code=ussd_code,
         web_url=web_url,
         care_number=care_number,

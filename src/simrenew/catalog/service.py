@@ -49,6 +49,7 @@ def load_catalog(uow: UnitOfWork, spec: CatalogSpec, *, clock: Clock) -> Catalog
             operator = session.get(Operator, op.code) or Operator(code=op.code)
             operator.name = op.name
             operator.names = dict(op.names)
+            operator.colour = op.colour
             operator.ussd_code = op.ussd_code
             operator.web_url = op.web_url
             operator.care_number = op.care_number
@@ -173,6 +174,7 @@ def describe_operators(uow: UnitOfWork, *, language: str = "en") -> list[dict[st
                     "code": op.code,
                     "name": op.names.get(language, op.name),
                     "names": dict(op.names),
+                    "colour": op.colour,
                     "ussd_code": op.ussd_code,
                     "web_url": op.web_url,
                     "care_number": op.care_number,

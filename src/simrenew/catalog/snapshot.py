@@ -40,6 +40,7 @@ class OperatorTerms:
     names: dict[str, str]
     channel_discounts: dict[str, Decimal]
     promotions: tuple[PromotionTerms, ...]
+    colour: str  # the brand colour of the operator's pages
     # How subscribers renew or reach care, as the SMS name them.
     ussd_code: str
     web_url: str
@@ -131,6 +132,7 @@ def read_snapshot(session: Session, version: str | None) -> CatalogSnapshot:
                 names=dict(op.names),
                 channel_discounts={k: Decimal(str(v)) for k, v in op.channel_discounts.items()},
                 promotions=tuple(promotions.get(op.code, ())),
+                colour=op.colour,
                 ussd_code=op.ussd_code,
                 web_url=op.web_url,
                 care_number=op.care_number,

@@ -80,6 +80,11 @@ def save_line(session: Session, line: Line) -> None:
     session.connection().execute(_SAVE_LINE, {"line_msisdn": line.msisdn, **values})
 
 
+def get_customer(session: Session, customer_id: str) -> Customer | None:
+    """One registration by id."""
+    return session.get(Customer, customer_id)
+
+
 def find_customer(session: Session, id_type: str, id_number: str) -> Customer | None:
     """The registration holding an identity document, if any."""
     return session.scalars(

@@ -85,7 +85,13 @@ UNCREDITABLE = (LineRecycled, LineSuspended, PackageNotAvailable, PaymentMethodN
 
 
 def renew_with_payment(
-    uow: UnitOfWork, desk: PaymentDesk, caller: Caller, request: RenewalRequest, *, clock: Clock
+    uow: UnitOfWork,
+    desk: PaymentDesk,
+    caller: Caller,
+    request: RenewalRequest,
+    *,
+    clock: Clock,
+    line_checked: bool = False,
 ) -> RenewalOutcome:
     """Store a renewal awaiting payment and get the gateway's page for it (idempotent by key)."""
 
@@ -130,7 +136,9 @@ def renew_with_payment(
         add_event(session, payment, source="created", before=PaymentState.CREATED, now=now)
         audit_payment(session, caller.id, "payment.created", payment, now, renewal_id=renewal.id)
 
-    outcome = credit_renewal(uow, caller, request, clock=clock, open_payment=open_payment)
+    outcome = credit_renewal(
+        uow, caller, request, clock=clock, open_payment=open_payment, line_checked=line_checked
+    )
     payment = _payment_of(uow, outcome.body["renewal_id"])
     if payment is not None and payment.state == PaymentState.CREATED.value:
         payment = _start_checkout(uow, desk, payment, clock=clock)

@@ -51,6 +51,8 @@ class Renewal(Base):
     plan_code: Mapped[str] = mapped_column(String(32))
     package_code: Mapped[str] = mapped_column(String(32))
     quote_id: Mapped[str | None] = mapped_column(String(36))
+    # renewal | reactivation (a suspended line restored after its holder's identity was checked)
+    kind: Mapped[str] = mapped_column(String(20), server_default="renewal")
     state: Mapped[str] = mapped_column(
         String(20)
     )  # awaiting_payment | credited | failed | refunded

@@ -14,6 +14,7 @@ from simrenew.errors import (
     QuoteExpired,
 )
 from simrenew.ids import new_id
+from simrenew.lines.rules import LineState
 from simrenew.lines.service import current_state, plan_for, read_line
 from simrenew.money import format_fils
 from simrenew.renewals import repository
@@ -36,9 +37,15 @@ def quote_renewal(
     clock: Clock,
     ttl_seconds: int = 900,
     language: str = "en",
+    reactivation: bool = False,
+    line_checked: bool = False,
 ) -> dict[str, Any]:
-    """Price a package for a line on the caller's channel, honoured until the quote expires."""
-    if not may_renew_any_line(caller):
+    """Price a package for a line on the caller's channel, honoured until the quote expires.
+
+    `reactivation` prices the renewal that restores a suspended line (its holder's identity is
+    checked when it is paid for); `line_checked`: the caller's room allowed this caller this line.
+    """
+    if not (line_checked or may_renew_any_line(caller)):
         raise NotAllowed()
     channel = channel_for(caller, channel)
     now = clock.now()
@@ -47,7 +54,9 @@ def quote_renewal(
         context, catalog = read_line(session, msisdn, lock=False)
         line = context.line
         plan = plan_for(catalog, line)
-        ensure_renewable(current_state(line, plan, now))
+        state = current_state(line, plan, now)
+        if not (reactivation and state is LineState.SUSPENDED):
+            ensure_renewable(state)
         package = package_for(catalog, line, package_code)
         price = price_for(
             session, catalog, line, plan, package, channel=channel, method=payment_method, now=now

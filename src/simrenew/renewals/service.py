@@ -15,6 +15,7 @@ from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     IdempotencyKeyReused,
+    IdentityMismatch,
     NotAllowed,
     PaymentMethodNotAvailable,
     UnknownLine,
@@ -23,7 +24,7 @@ from simrenew.ids import new_id, new_receipt_no
 from simrenew.lines import repository as lines_repository
 from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.repository import LineContext
-from simrenew.lines.rules import LineState, transitions_between
+from simrenew.lines.rules import LineState, transitions_between, validate_identity
 from simrenew.lines.service import current_state, plan_for
 from simrenew.money import format_fils
 from simrenew.notify.service import cancel_expiry_notices, queue_sms
@@ -55,6 +56,9 @@ class RenewalRequest:
     body: dict[str, Any] = field(default_factory=dict)
     quote_id: str | None = None
     channel: str | None = None
+    # A suspended line is renewed only as a reactivation: the holder's identity as presented
+    # (id_type, id_number), checked against the line's registration.
+    reactivation: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,14 @@ class RenewalOutcome:
 
     body: dict[str, Any]
     replayed: bool
+
+
+def ensure_holder(session: Session, line: Line, identity: tuple[str, str]) -> None:
+    """Refuse an identity that is not the line's registered holder's (IdentityMismatch)."""
+    id_type, id_number = validate_identity(*identity)
+    holder = lines_repository.get_customer(session, line.customer_id) if line.customer_id else None
+    if holder is None or (holder.id_type, holder.id_number) != (id_type, id_number):
+        raise IdentityMismatch()
 
 
 def _record_late_transitions(
@@ -104,13 +116,16 @@ def credit_renewal(
     *,
     clock: Clock,
     open_payment: OpenPayment | None = None,
+    line_checked: bool = False,
 ) -> RenewalOutcome:
     """Credit a paid renewal exactly once; a repeated key returns the first result.
 
     Cash, till and card-terminal money is in hand: the line is credited at once. Any other method
     needs `open_payment`: the renewal is stored `awaiting_payment` and credited at capture.
+    `line_checked` says the caller's own room allowed this caller this line (a subscriber's
+    bound line); otherwise only channels that may renew any line are served.
     """
-    if not may_renew_any_line(caller):
+    if not (line_checked or may_renew_any_line(caller)):
         raise NotAllowed()
     channel = channel_for(caller, request.channel)
     if request.payment_method not in IMMEDIATE_METHODS and open_payment is None:
@@ -154,7 +169,12 @@ def _credit_once(
         now = clock.now()
         plan = plan_for(catalog, line)
         state = current_state(line, plan, now)
-        ensure_renewable(state)
+        kind = "renewal"
+        if request.reactivation is not None and state is LineState.SUSPENDED:
+            ensure_holder(session, line, request.reactivation)
+            kind = "reactivation"
+        else:
+            ensure_renewable(state)
         package = package_for(catalog, line, request.package_code)
         price = price_for(
             session,
@@ -179,7 +199,9 @@ def _credit_once(
             )
         if request.payment_method not in IMMEDIATE_METHODS:
             assert open_payment is not None  # noqa: S101 - checked by credit_renewal
-            awaiting = _awaiting_renewal(request, caller, channel, fingerprint, line, price, now)
+            awaiting = _awaiting_renewal(
+                request, caller, channel, fingerprint, line, price, now, kind=kind
+            )
             open_payment(session, awaiting, context.language, now)
             insert_now(session, awaiting)
             body = renewal_view(awaiting)
@@ -197,6 +219,7 @@ def _credit_once(
             plan_code=line.plan_code,
             package_code=package.terms.code,
             quote_id=request.quote_id,
+            kind=kind,
             state="credited",
             payment_method=request.payment_method,
             payment_state="captured",
@@ -226,6 +249,8 @@ def _awaiting_renewal(
     line: Line,
     price: Price,
     now: datetime,
+    *,
+    kind: str,
 ) -> Renewal:
     """A renewal waiting for its payment: priced now, credited (and given a receipt) at capture."""
     return Renewal(
@@ -239,6 +264,7 @@ def _awaiting_renewal(
         plan_code=line.plan_code,
         package_code=request.package_code,
         quote_id=request.quote_id,
+        kind=kind,
         state="awaiting_payment",
         payment_method=request.payment_method,
         payment_state="created",
@@ -285,6 +311,20 @@ def _confirm_credit(
         now=now,
         lane="priority",
     )
+    if renewal.kind == "reactivation":
+        queue_sms(
+            session,
+            msisdn=line.msisdn,
+            template="reactivation",
+            language=language,
+            params={
+                "operator": operator.display_name(language),
+                "msisdn": line.msisdn,
+                "valid_until": to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
+            },
+            now=now,
+            lane="priority",
+        )
     cancel_expiry_notices(session, line.msisdn)
     lines_repository.save_line(session, line)
 
@@ -302,7 +342,9 @@ def credit_paid_renewal(
     line = context.line
     catalog = catalog_for(session, context.catalog_version)
     plan = plan_for(catalog, line)
-    ensure_renewable(current_state(line, plan, now))
+    state = current_state(line, plan, now)
+    if not (renewal.kind == "reactivation" and state is LineState.SUSPENDED):
+        ensure_renewable(state)
     package = package_for(catalog, line, renewal.package_code)
     fresh = price_for(
         session,
@@ -384,7 +426,7 @@ def _apply_credit(
             id=new_id(),
             msisdn=line.msisdn,
             at=now,
-            event="renewal",
+            event=renewal.kind,  # renewal, or reactivation of a suspended line
             from_state=before.value,
             to_state=LineState.ACTIVE.value,
             renewal_id=renewal.id,

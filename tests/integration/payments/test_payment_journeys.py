@@ -4,11 +4,13 @@ the payer's browser, for every outcome the payer and the network can produce."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from builders import make_line
 from integration.payments.conftest import MSISDN, Journey
 
 # Every method with its gateway: Tap carries cards and Apple Pay, KNET its own debit network,
@@ -215,3 +217,31 @@ def test_a_partner_may_not_use_a_method_its_channel_does_not_take(journey: Journ
     )
     assert answer.status_code == 422
     assert answer.json()["code"] == "payment_method_not_available"
+
+
+def test_a_suspended_line_is_reactivated_by_a_card_payment_after_the_id_check(
+    journey: Journey,
+) -> None:
+    suspended = "+96550009876"
+    make_line(journey.platform, suspended, valid_for=-timedelta(days=8))
+    answer = journey.http.post(
+        f"{journey.base_url}/api/v1/renewals",
+        headers={"Authorization": f"Bearer {journey.token}", "Idempotency-Key": "k-react"},
+        json={
+            "msisdn": suspended,
+            "package_code": "kd10",
+            "payment": {"method": "card"},
+            "reactivation": {"id_type": "civil_id", "id_number": "288020122596"},
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    started = answer.json()
+    journey.open_page(started)
+    journey.complete(started["payment"]["payment_ref"], "approved")
+    assert journey.renewal(started["renewal_id"])["state"] == "credited"
+    line = journey.http.get(
+        f"{journey.base_url}/api/v1/lines/{suspended}",
+        headers={"Authorization": f"Bearer {journey.token}"},
+    ).json()
+    assert line["state"] == "active"
+    assert len(journey.sms("reactivation", msisdn=suspended)) == 1

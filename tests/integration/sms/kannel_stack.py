@@ -22,7 +22,7 @@ import httpx
 BEARERBOX = Path("/usr/sbin/bearerbox")
 SMSBOX = Path("/usr/sbin/smsbox")
 FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")
-INSTALL_SCRIPT = Path(__file__).parents[3] / "scripts" / "install-kannel.sh"
+INSTALL_SCRIPT = Path(__file__).parents[3] / "scripts" / "install-system-packages.sh"
 TEMPLATE = Path(__file__).parent / "kannel_config" / "kannel.conf"
 READY_SECONDS = 30.0
 STOP_SECONDS = 15.0

@@ -61,6 +61,11 @@ class QuoteIn(RequestBody):
     payment_method: str | None = Field(
         default=None, min_length=1, max_length=40, description="Adds the method's fee when given."
     )
+    reactivation: bool = Field(
+        default=False,
+        description="Price the renewal that restores a suspended line (new validity from now); "
+        "the holder's ID is checked when it is paid for.",
+    )
 
 
 class QuoteOut(BaseModel):
@@ -124,6 +129,13 @@ class PaymentIn(RequestBody):
     )
 
 
+class ReactivationIn(RequestBody):
+    """The holder's identity document, checked against the suspended line's registration."""
+
+    id_type: str = Field(min_length=1, max_length=10, description="civil_id or passport.")
+    id_number: str = Field(min_length=1, max_length=20, description="As on the document.")
+
+
 class RenewalIn(RequestBody):
     """A renewal: the line, the package, the quote to honour and the payment."""
 
@@ -134,6 +146,12 @@ class RenewalIn(RequestBody):
     )
     channel: str | None = _CHANNEL_FIELD
     payment: PaymentIn
+    reactivation: ReactivationIn | None = Field(
+        default=None,
+        description="Renew a suspended line (which restores it, with fresh validity): the "
+        "holder's ID as checked by the agent. Without it a suspended line is refused with "
+        "line_suspended; a document that is not the registered one with identity_mismatch.",
+    )
 
 
 class PaymentOut(BaseModel):
@@ -245,6 +263,7 @@ def post_quote(
         clock=platform.clock,
         ttl_seconds=platform.settings.quote_ttl_seconds,
         language=language,
+        reactivation=quote.reactivation,
     )
 
 
@@ -267,6 +286,7 @@ def post_quote(
             *_PRICING_PROBLEMS,
             errors.QuoteExpired,
             errors.IdempotencyKeyReused,
+            errors.IdentityMismatch,
             errors.GatewayUnavailable,
         ),
     },
@@ -314,6 +334,11 @@ def post_renewal(
         body=body,
         quote_id=renewal.quote_id,
         channel=renewal.channel,
+        reactivation=(
+            (renewal.reactivation.id_type, renewal.reactivation.id_number)
+            if renewal.reactivation
+            else None
+        ),
     )
     if renewal.payment.method in IMMEDIATE_METHODS:
         outcome = credit_renewal(platform.uow(), caller, request, clock=platform.clock)
