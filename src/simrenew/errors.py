@@ -4,7 +4,8 @@
     ├── ValidationFailed        422 validation_error   (bad field, bad file row, bad amount)
     │   ├── InvalidMsisdn       422 invalid_msisdn
     │   ├── InvalidIdentity     422 invalid_identity   (civil ID / passport)
-    │   └── IdentityMismatch    422 identity_mismatch  (not the line's registered holder)
+    │   ├── IdentityMismatch    422 identity_mismatch  (not the line's registered holder)
+    │   └── OtpInvalid          422 otp_invalid        (wrong one-time code; attempts left)
     ├── Unauthenticated         401 unauthenticated
     ├── BadSignature            401 bad_signature
     ├── NotAllowed              403 not_allowed
@@ -18,11 +19,15 @@
     │   ├── LineNotActive       409 line_not_active    (usage on a barred line)
     │   ├── QuoteExpired        409 quote_expired
     │   ├── IdempotencyKeyReused 409 idempotency_key_reused
-    │   └── InsufficientBalance 409 insufficient_balance
+    │   ├── InsufficientBalance 409 insufficient_balance
+    │   ├── LoginTaken          409 login_taken        (an account already uses this login)
+    │   ├── LineAlreadyBound    409 line_already_bound (already on the caller's account)
+    │   ├── LineBoundElsewhere  409 line_bound_elsewhere (another account's: contact care)
+    │   └── OtpExpired          409 otp_expired        (code expired or used up: ask again)
     ├── PackageNotAvailable     422 package_not_available
     ├── PaymentMethodNotAvailable 422 payment_method_not_available
     ├── PaymentDeclined         402 payment_declined
-    ├── RateLimited             429 rate_limited
+    ├── RateLimited             429 rate_limited       (retry_after: seconds to wait)
     ├── CatalogInvalid          422 catalog_invalid    (file, line and reason)
     ├── MethodNotAllowed        405 method_not_allowed (HTTP only)
     ├── PayloadTooLarge         413 payload_too_large  (HTTP only)
@@ -30,12 +35,14 @@
     └── ServiceUnavailable      503 service_unavailable (HTTP only: database down)
         └── GatewayUnavailable  503 gateway_unavailable (a payment gateway does not answer)
 
-Each error carries its human message in English, Arabic and Chinese; `detail` adds specifics.
+Each error carries its human message in English, Arabic and Chinese; `detail` adds specifics
+(English), or `translated` adds them in every language (what a subscriber reads).
 Web turns them into RFC 9457 problem JSON, the CLI into one line and an exit code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 LANGUAGES = ("en", "ar", "zh")
@@ -52,7 +59,15 @@ class SimrenewError(Exception):
         "zh": "无法完成请求。",
     }
 
-    def __init__(self, detail: str | None = None, **context: Any) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        translated: Mapping[str, str] | None = None,
+        **context: Any,
+    ) -> None:
+        self.translated = dict(translated) if translated else None
+        detail = detail or (self.translated or {}).get("en")
         super().__init__(detail or self.titles["en"])
         self.detail = detail
         self.context = context
@@ -62,9 +77,20 @@ class SimrenewError(Exception):
         return self.titles.get(language, self.titles["en"])
 
     def message(self, language: str = "en") -> str:
-        """Title plus the specific detail (details are English: field names, row numbers)."""
+        """Title plus the specific detail in the caller's language.
+
+        A detail written only in English is shown to English readers alone: an Arabic or
+        Chinese reader gets the translated title rather than a sentence in another language.
+        """
         title = self.title(language)
-        return f"{title} {self.detail}" if self.detail else title
+        if self.translated and language in self.translated:
+            detail: str | None = self.translated[language]
+        else:
+            detail = self.detail if language == "en" or language not in self.titles else None
+        if not detail:
+            return title
+        separator = "" if language == "zh" else " "  # Chinese sentences run on without a space
+        return f"{title}{separator}{detail}"
 
 
 class ValidationFailed(SimrenewError):
@@ -101,6 +127,15 @@ class IdentityMismatch(ValidationFailed):
         "en": "This civil ID or passport number is not the one registered to the line.",
         "ar": "رقم البطاقة المدنية أو جواز السفر لا يطابق المسجل على هذا الخط.",
         "zh": "该民事身份证号或护照号与此号码登记的证件不符。",
+    }
+
+
+class OtpInvalid(ValidationFailed):
+    code = "otp_invalid"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "The code is not correct.",
+        "ar": "الرمز غير صحيح.",
+        "zh": "验证码不正确。",
     }
 
 
@@ -230,6 +265,44 @@ class InsufficientBalance(Conflict):
     }
 
 
+class LoginTaken(Conflict):
+    code = "login_taken"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "An account with this mobile number or e-mail already exists: sign in, or reset "
+        "the password.",
+        "ar": "يوجد حساب بهذا الرقم أو البريد الإلكتروني: سجّل الدخول أو أعد تعيين كلمة المرور.",
+        "zh": "已有使用此手机号码或电子邮件的账户：请登录或重置密码。",
+    }
+
+
+class LineAlreadyBound(Conflict):
+    code = "line_already_bound"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "This line is already linked to your account.",
+        "ar": "هذا الخط مرتبط بحسابك بالفعل.",
+        "zh": "此号码已绑定到您的账户。",
+    }
+
+
+class LineBoundElsewhere(Conflict):
+    code = "line_bound_elsewhere"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "This line is linked to another account. Please contact customer care to manage "
+        "it from more than one account.",
+        "ar": "هذا الخط مرتبط بحساب آخر. يرجى التواصل مع خدمة العملاء لإدارته من أكثر من حساب.",
+        "zh": "此号码已绑定到另一个账户。如需在多个账户中管理，请联系客户服务。",
+    }
+
+
+class OtpExpired(Conflict):
+    code = "otp_expired"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "This code has expired or can no longer be used: please ask for a new code.",
+        "ar": "انتهت صلاحية هذا الرمز أو لم يعد صالحاً للاستخدام: يرجى طلب رمز جديد.",
+        "zh": "此验证码已过期或已失效：请重新获取验证码。",
+    }
+
+
 class PackageNotAvailable(SimrenewError):
     code = "package_not_available"
     http_status = 422
@@ -268,6 +341,18 @@ class RateLimited(SimrenewError):
         "ar": "طلبات كثيرة جداً: يرجى الانتظار قليلاً ثم المحاولة مجدداً.",
         "zh": "请求过于频繁：请稍后再试。",
     }
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after: int | None = None,
+        translated: Mapping[str, str] | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(detail, translated=translated, **context)
+        # Whole seconds until a retry can succeed, when known (HTTP's Retry-After).
+        self.retry_after = retry_after
 
 
 class CatalogInvalid(ValidationFailed):

@@ -24,8 +24,16 @@ def test_every_error_speaks_every_language() -> None:
         assert all(error.titles[language].strip() for language in LANGUAGES), error.code
 
 
-def test_detail_follows_the_translated_title() -> None:
+def test_an_english_only_detail_is_never_mixed_into_another_language() -> None:
     error = LineSuspended("Since 2026-11-20.")
-    assert error.message("ar").startswith("هذا الخط موقوف")
-    assert error.message("ar").endswith("Since 2026-11-20.")
+    assert error.message("en").endswith("Since 2026-11-20.")
+    assert error.message("ar") == error.title("ar")
+    assert "Since" not in error.message("zh")
     assert error.message("xx") == error.message("en")
+
+
+def test_a_translated_detail_follows_the_title_in_each_language() -> None:
+    error = LineSuspended(translated={"en": "Since May.", "ar": "منذ مايو.", "zh": "自五月起。"})
+    assert error.message("en") == f"{error.title('en')} Since May."
+    assert error.message("ar") == f"{error.title('ar')} منذ مايو."
+    assert error.message("zh") == f"{error.title('zh')}自五月起。"  # no space between sentences

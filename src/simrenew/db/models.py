@@ -1,5 +1,6 @@
 """Imports every room's tables so the metadata (and Alembic) sees the whole schema."""
 
+from simrenew.accounts import models as accounts_models
 from simrenew.catalog import models as catalog_models
 from simrenew.db.base import Base
 from simrenew.lines import models as lines_models
@@ -10,6 +11,7 @@ from simrenew.staff import models as staff_models
 
 __all__ = [
     "Base",
+    "accounts_models",
     "catalog_models",
     "lines_models",
     "notify_models",

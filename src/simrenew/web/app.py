@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -38,6 +39,7 @@ from simrenew.web.api import (
 )
 from simrenew.web.deps import PlatformDep, request_language
 from simrenew.web.pages import payments as payment_pages
+from simrenew.web.pages import selfcare
 
 logger = logging.getLogger("simrenew.web")
 
@@ -51,9 +53,12 @@ and `detail` follow `?lang=`, then `Accept-Language` (en, ar, zh). Codes: `inval
 `unknown_line`, `line_recycled`, `line_suspended`, `line_not_active`, `package_not_available`,
 `payment_method_not_available`, `not_allowed`, `quote_expired`, `payment_declined`,
 `insufficient_balance`, `idempotency_key_reused`, `rate_limited`, `validation_error`,
-`unauthenticated`, `bad_signature`, `unknown_renewal`, `unknown_receipt`, `not_found`; and from
-the HTTP layer: `payload_too_large` (413, a body larger than the server's limit),
-`method_not_allowed` (405), `internal_error` (500), `service_unavailable` (503).
+`unauthenticated`, `bad_signature`, `unknown_renewal`, `unknown_receipt`, `not_found`,
+`invalid_identity`, `identity_mismatch`, `gateway_unavailable` (503, nothing charged: retry with
+the same key); for subscribers `login_taken`, `line_already_bound`, `line_bound_elsewhere`,
+`otp_invalid`, `otp_expired`; and from the HTTP layer: `payload_too_large` (413, a body larger
+than the server's limit), `method_not_allowed` (405), `internal_error` (500),
+`service_unavailable` (503).
 """
 
 
@@ -70,8 +75,12 @@ def _app_version() -> str:
 
 async def _on_simrenew_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.SimrenewError)  # noqa: S101 - registered so
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
-    return problem_response(exc, request_language(request), headers=headers)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.RateLimited) and exc.retry_after:
+        headers["Retry-After"] = str(exc.retry_after)
+    return problem_response(exc, request_language(request), headers=headers or None)
 
 
 def _field_name(loc: Sequence[int | str]) -> str:
@@ -105,8 +114,15 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
             field = "body"  # the location is a character offset, not a field
         field_errors.append({"field": field, "message": _field_message(error, field)})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+    # The field names are the same in every language; the per-field messages are English.
+    fields = ", ".join(dict.fromkeys(e["field"] for e in field_errors))
+    translated = {
+        "en": detail + ".",
+        "ar": f"الحقول المعنية: {fields}.",
+        "zh": f"相关字段：{fields}。",
+    }
     return problem_response(
-        errors.ValidationFailed(detail + "."),
+        errors.ValidationFailed(translated=translated),
         request_language(request),
         field_errors=field_errors,
     )
@@ -391,6 +407,8 @@ def build_app(settings: Settings | None = None, *, platform: Platform | None = N
     _add_operations_routes(app, registry)
     app.include_router(api_router())
     app.include_router(payment_pages.router)
+    app.include_router(selfcare.build_router())
+    app.mount("/static", StaticFiles(directory=selfcare.STATIC_DIR), name="static")
     if settings.env == "development":
         app.include_router(dev.router)
     return app

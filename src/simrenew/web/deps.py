@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from simrenew.accounts.rules import is_session_token
+from simrenew.accounts.service import authenticate_subscriber, ensure_bound
 from simrenew.bootstrap import Platform
 from simrenew.errors import LANGUAGES, NotAllowed, Unauthenticated, ValidationFailed
 from simrenew.lines.rules import normalize_msisdn
@@ -96,19 +98,46 @@ _bearer = HTTPBearer(
 )
 
 
-def get_caller(
-    platform: Annotated[Platform, Depends(get_platform)],
+def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    """Who is calling, from the bearer token; 401 unauthenticated when missing or invalid."""
+) -> str:
+    """The bearer token as sent; 401 unauthenticated when there is none."""
     if credentials is None or len(credentials.credentials) > _MAX_TOKEN:
         raise Unauthenticated()
-    return authenticate(platform.uow(), credentials.credentials)
+    return credentials.credentials
 
 
-def get_line_reader(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    """A caller allowed to read lines; checked before any line is looked up (403 otherwise)."""
-    # Refusing before the lookup means the answer never reveals whether the line exists.
+def get_caller(
+    platform: Annotated[Platform, Depends(get_platform)],
+    token: Annotated[str, Depends(bearer_token)],
+) -> Caller:
+    """Who is calling, from the bearer token; 401 unauthenticated when missing or invalid."""
+    if is_session_token(token):
+        return authenticate_subscriber(platform.uow(), token, clock=platform.clock)
+    return authenticate(platform.uow(), token)
+
+
+def get_subscriber(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """A signed-in subscriber (app or web session); 403 not_allowed for channel credentials."""
+    if caller.kind != "subscriber":
+        raise NotAllowed("This is for subscribers signed in to their account.")
+    return caller
+
+
+def get_line_reader(
+    request: Request,
+    platform: Annotated[Platform, Depends(get_platform)],
+    caller: Annotated[Caller, Depends(get_caller)],
+) -> Caller:
+    """A caller allowed to read the path's line; checked before the line is looked up.
+
+    Staff and partner channels read any line; a subscriber only lines bound to its account.
+    Anyone else gets 403, whether the line exists or not.
+    """
+    if caller.kind == "subscriber":
+        # The same NotAllowed for another's line and for no line at all: nothing is revealed.
+        ensure_bound(platform.uow(), caller, request.path_params.get("msisdn", ""))
+        return caller
     if not may_read_any_line(caller):
         raise NotAllowed()
     return caller
@@ -155,6 +184,8 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LanguageDep = Annotated[str, Depends(negotiate_language)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+SubscriberDep = Annotated[Caller, Depends(get_subscriber)]
+BearerTokenDep = Annotated[str, Depends(bearer_token)]
 LineReaderDep = Annotated[Caller, Depends(get_line_reader)]
 MsisdnDep = Annotated[str, Depends(path_msisdn)]
 IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]

@@ -126,6 +126,19 @@ ROUTES = {
     ("/api/v1/payments/{payment_ref}", "get"),
     ("/api/v1/receipts/{receipt_no}", "get"),
     ("/api/v1/receipts/{receipt_no}/verify", "get"),
+    ("/api/v1/me", "get"),
+    ("/api/v1/me", "patch"),
+    ("/api/v1/me/register", "post"),
+    ("/api/v1/me/sessions", "post"),
+    ("/api/v1/me/password-rules", "get"),
+    ("/api/v1/me/password-resets", "post"),
+    ("/api/v1/me/lines", "get"),
+    ("/api/v1/me/lines", "post"),
+    ("/api/v1/me/lines/{msisdn}/verify", "post"),
+    ("/api/v1/me/lines/{msisdn}/offers", "get"),
+    ("/api/v1/me/quotes", "post"),
+    ("/api/v1/me/renewals", "post"),
+    ("/api/v1/me/renewals", "get"),
 }
 
 

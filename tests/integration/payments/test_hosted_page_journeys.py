@@ -278,6 +278,15 @@ def test_paying_on_the_hosted_page_credits_the_line_once(
     assert journey.credits_of(started["renewal_id"]) == 1
 
 
+# What the result page tells the payer for each gateway reason (never the gateway's raw code).
+REASON_SHOWN = {
+    "3ds_failed": "The card's security check (3-D Secure) was not passed.",
+    "insufficient_funds": "Not enough money on the card or account.",
+    "cancelled": "Cancelled on the payment page.",
+    "NOT CAPTURED": "Declined by the bank.",
+    "declined": "Declined by the bank.",
+}
+
 NOT_PAID = [
     pytest.param(
         "card",
@@ -321,7 +330,7 @@ def test_a_payment_refused_on_the_hosted_page_credits_nothing(
 
     assert page_state(page) == "failed"
     assert "Receipt" not in details(page)
-    assert details(page)["Reason"] == reason  # the payer is told why
+    assert details(page)["Reason"] == REASON_SHOWN[reason]  # the payer is told why, in words
     renewal = journey.renewal(started["renewal_id"])
     assert renewal["state"] == "failed"
     assert renewal["payment"]["state"] == state

@@ -1,7 +1,7 @@
 """SMS through a real Kannel: bearerbox + smsbox + Kannel's fake SMSC, delivery reports back.
 
-Kannel comes from Debian (`scripts/install-system-packages.sh`, run by `make test`). When it cannot be
-installed these tests FAIL: an SMS gateway test that silently skips proves nothing.
+Kannel comes from Debian (`scripts/install-system-packages.sh`, run by `make test`). When it
+cannot be installed these tests FAIL: an SMS gateway test that silently skips proves nothing.
 """
 
 from __future__ import annotations

@@ -1,19 +1,27 @@
-"""Receipts over HTTP: a receipt for staff channels, and the public valid/invalid check."""
+"""Receipts over HTTP: a receipt for staff channels (JSON or PDF), and the public check."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simrenew import errors
+from simrenew.accounts.service import ensure_receipt_bound, receipt_of_bound_line
+from simrenew.renewals.receipt_pdf import receipt_pdf_for, receipt_pdf_for_caller
 from simrenew.renewals.receipts import get_receipt, verify_receipt
 from simrenew.web.api import API_PREFIX, AUTH_PROBLEMS, problem_responses
 from simrenew.web.deps import CallerDep, LanguageDep, PlatformDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/receipts", tags=["receipts"])
+
+PDF_MEDIA_TYPE = "application/pdf"
+_JSON_TYPES = ("application/json", "application/*", "*/*")
+_MAX_ACCEPT = 1000
+_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9_-]")
 
 _MAX_RECEIPT_NO = 32
 ReceiptNo = Annotated[
@@ -96,22 +104,93 @@ class ReceiptCheckOut(BaseModel):
     valid: bool
 
 
+def wants_pdf(accept: str) -> bool:
+    """Whether an Accept header asks for the PDF: `application/pdf` named, and liked at least
+    as much as JSON (a browser's `*/*` alone, or no header, keeps JSON)."""
+    best = {"pdf": 0.0, "json": 0.0}
+    for item in accept[:_MAX_ACCEPT].split(","):
+        media_type, *params = (part.strip().lower() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0  # an unreadable weight counts as "not acceptable"
+        if not 0 <= quality <= 1:
+            continue
+        if media_type == PDF_MEDIA_TYPE:
+            best["pdf"] = max(best["pdf"], quality)
+        elif media_type in _JSON_TYPES:
+            best["json"] = max(best["json"], quality)
+    return best["pdf"] > 0 and best["pdf"] >= best["json"]
+
+
+_PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "The receipt: JSON by default; with `Accept: application/pdf`, a one-page A5 PDF in "
+            "the caller's language (Arabic right to left) with a QR code of its public "
+            "verification address, sent as an attachment `receipt-<receipt_no>.pdf`."
+        ),
+        "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 @router.get(
     "/{receipt_no}",
-    summary="A receipt (JSON)",
+    summary="A receipt (JSON, or PDF with Accept: application/pdf)",
     response_model=ReceiptOut,
-    responses=problem_responses(
-        *AUTH_PROBLEMS, errors.ValidationFailed, errors.NotAllowed, errors.UnknownReceipt
-    ),
+    responses={
+        **_PDF_RESPONSE,
+        **problem_responses(
+            *AUTH_PROBLEMS, errors.ValidationFailed, errors.NotAllowed, errors.UnknownReceipt
+        ),
+    },
 )
 def get_one_receipt(
+    request: Request,
     platform: PlatformDep,
     caller: CallerDep,
     language: LanguageDep,
     receipt_no: ReceiptNo,
-) -> dict[str, Any]:
-    """The receipt with its amounts shown in the caller's language."""
-    return get_receipt(platform.uow(), caller, receipt_no, language=language)
+) -> dict[str, Any] | Response:
+    """The receipt with its amounts shown in the caller's language, as JSON or PDF."""
+    # API.md: a subscriber reads only receipts of lines bound to its account; any other
+    # receipt, known or not, is the same 403 not_allowed.
+    subscriber = caller.kind == "subscriber"
+    if not wants_pdf(request.headers.get("accept", "")):
+        if subscriber:
+            return receipt_of_bound_line(platform.uow(), caller, receipt_no, language=language)
+        return get_receipt(platform.uow(), caller, receipt_no, language=language)
+    if subscriber:
+        ensure_receipt_bound(platform.uow(), caller, receipt_no)
+        pdf = receipt_pdf_for(
+            platform.uow(), receipt_no, language=language, public_url=platform.settings.public_url
+        )
+    else:
+        pdf = receipt_pdf_for_caller(
+            platform.uow(),
+            caller,
+            receipt_no,
+            language=language,
+            public_url=platform.settings.public_url,
+        )
+    # The number was found, so it is one of ours; the filter only guards the header's syntax.
+    filename = f"receipt-{_SAFE_FILENAME.sub('', receipt_no)}.pdf"
+    return Response(
+        pdf,
+        media_type=PDF_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Language": language,
+            # A receipt names a subscriber's line: never kept by shared caches.
+            "Cache-Control": "private, no-store",
+            "Vary": "Accept, Accept-Language",
+        },
+    )
 
 
 @router.get(

@@ -5,115 +5,57 @@ forwards to the gateway's page while the payment is open. The gateway sends the 
 `/payments/{ref}/return`, which shows the result and, while it is still unknown, asks
 `/payments/{ref}/status` every second (that request makes simrenew ask the gateway when no
 callback has come), so the payer never has to refresh.
+
+The result page is one of the subscriber site's pages (its template, catalogs and switcher). Its
+language: `?lang=`, the site's language cookie, the signed-in account's, Accept-Language, then
+the language the payment was started in.
 """
 
 from __future__ import annotations
 
-from html import escape
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
-from simrenew.money import format_fils
+from simrenew.errors import NotFound
+from simrenew.lines.rules import national_number
 from simrenew.payments.service import checkout_url, payment_status
 from simrenew.web.deps import PlatformDep, parse_accept_language
+from simrenew.web.pages.selfcare.i18n import supported
+from simrenew.web.pages.selfcare.routing import render
+from simrenew.web.pages.selfcare.session import (
+    LANGUAGE_COOKIE,
+    PRESESSION_COOKIE,
+    Visitor,
+    apply_cookies,
+    current_visitor,
+)
 
 router = APIRouter(include_in_schema=False)
 
 _REF = Path(min_length=1, max_length=40)
-
-# Texts of the result page by language: title, then one line per state.
-_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Payment result",
-        "waiting": "Waiting for the payment result…",
-        "credited": "Payment received. Your line is renewed.",
-        "failed": "The payment did not go through. Nothing was credited.",
-        "refunded": "The payment was refunded.",
-        "receipt": "Receipt",
-        "balance": "New balance",
-        "valid_until": "Valid until",
-        "paid": "Paid",
-        "reason": "Reason",
-        "unknown": "No such payment.",
-        "rejected": "The payment could not be confirmed. If money was taken it will be refunded.",
-    },
-    "ar": {
-        "title": "نتيجة الدفع",
-        "waiting": "بانتظار نتيجة الدفع…",
-        "credited": "تم استلام الدفعة وتجديد خطك.",
-        "failed": "لم تتم عملية الدفع، ولم يُضف أي رصيد.",
-        "refunded": "أُعيد مبلغ الدفعة.",
-        "receipt": "الإيصال",
-        "balance": "الرصيد الجديد",
-        "valid_until": "صالح حتى",
-        "paid": "المدفوع",
-        "reason": "السبب",
-        "unknown": "لا توجد دفعة بهذا المرجع.",
-        "rejected": "تعذّر تأكيد الدفع. إن خُصم مبلغ فسيُعاد إليك.",
-    },
-    "zh": {
-        "title": "支付结果",
-        "waiting": "正在等待支付结果…",
-        "credited": "已收到付款，您的号码已续费。",
-        "failed": "支付未成功，未充值任何金额。",
-        "refunded": "该笔付款已退回。",
-        "receipt": "收据号",
-        "balance": "新余额",
-        "valid_until": "有效期至",
-        "paid": "已付",
-        "reason": "原因",
-        "unknown": "没有该笔付款。",
-        "rejected": "无法确认该笔付款。如已扣款，将退回给您。",
-    },
-}
-
-_PAGE = """<!doctype html>
-<html lang="{lang}" dir="{dir}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 0; background: #f4f6f8; color: #1d2733; }}
-main {{ max-width: 28rem; margin: 2rem auto; background: #fff; padding: 1.5rem;
-  border-radius: .75rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }}
-h1 {{ font-size: 1.3rem; margin-top: 0; }}
-.state {{ font-size: 1.1rem; padding: .8rem; border-radius: .5rem; background: #eef2f6; }}
-.state[data-state=credited] {{ background: #e3f6e8; }}
-.state[data-state=failed], .state[data-state=refunded] {{ background: #fdecea; }}
-dl {{ display: grid; grid-template-columns: auto 1fr; gap: .4rem 1rem; }}
-dt {{ color: #5a6673; }} dd {{ margin: 0; font-weight: 600; }}
-</style></head>
-<body><main>
-<h1>{title}</h1>
-<p class="state" id="state" role="status" aria-live="polite" data-state="{state}">{message}</p>
-<dl id="details">{details}</dl>
-</main>
-<script>
-const statusUrl = {status_url!r};
-const finished = {finished};
-async function poll() {{
-  if (finished) return;
-  try {{
-    const answer = await fetch(statusUrl, {{headers: {{"Accept": "application/json"}}}});
-    if (answer.ok) {{
-      const body = await answer.json();
-      if (body.page_state !== "waiting") {{ location.reload(); return; }}
-    }}
-  }} catch (e) {{}}
-  setTimeout(poll, 1000);
-}}
-setTimeout(poll, 1000);
-</script>
-</body></html>
-"""
+# References simrenew makes; anything else cannot be a payment and is not echoed into the page.
+_REF_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
-def _language(request: Request, preferred: str) -> str:
-    asked = request.query_params.get("lang")
-    if asked in _TEXT:
-        return asked
-    return parse_accept_language(request.headers.get("accept-language", "")) or preferred
+def _result_visitor(request: Request, platform: PlatformDep, preferred: str | None) -> Visitor:
+    """The visitor, speaking the result page's language."""
+    visitor = current_visitor(request, platform)
+    visitor.language = (
+        supported(request.query_params.get("lang"))
+        or supported(request.cookies.get(LANGUAGE_COOKIE))
+        or (supported(visitor.account.language) if visitor.account else None)
+        or parse_accept_language(request.headers.get("accept-language", ""))
+        or supported(preferred)
+        or visitor.language
+    )
+    if request.method != "GET":
+        # A gateway's auto-posted form comes from its own site, without this site's cookies:
+        # creating a pre-session now would replace the browser's and spoil its open forms.
+        visitor.cookies = [c for c in visitor.cookies if c.name != PRESESSION_COOKIE]
+    return visitor
 
 
 def page_state(status: dict[str, Any]) -> str:
@@ -128,37 +70,32 @@ def page_state(status: dict[str, Any]) -> str:
     return "waiting"
 
 
-def _details(status: dict[str, Any], text: dict[str, str], language: str) -> str:
-    renewal = status["renewal"]
-    rows = [(text["paid"], format_fils(status["amount_fils"], language))]
-    if renewal["state"] == "credited":
-        rows += [
-            (text["receipt"], renewal["receipt_no"]),
-            (text["balance"], format_fils(renewal["balance_fils"], language)),
-            (text["valid_until"], renewal["valid_until"][:16].replace("T", " ")),
-        ]
-    elif status["reason"]:
-        rows.append((text["reason"], status["reason"]))
-    return "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows)
-
-
 def _render(
-    request: Request, status: dict[str, Any] | None, ref: str, message_key: str = ""
-) -> HTMLResponse:
-    language = _language(request, status["language"] if status else "en")
-    text = _TEXT[language]
+    request: Request,
+    platform: PlatformDep,
+    status: dict[str, Any] | None,
+    ref: str,
+    message_key: str = "",
+) -> Response:
+    visitor = _result_visitor(request, platform, status["language"] if status else None)
     state = page_state(status) if status else "failed"
-    html = _PAGE.format(
-        lang=language,
-        dir="rtl" if language == "ar" else "ltr",
-        title=escape(text["title"]),
+    renewal = status["renewal"] if status else None
+    msisdn = renewal["msisdn"] if renewal else None
+    response = render(
+        request,
+        "selfcare/payment_result.html",
+        status_code=200 if status or message_key == "rejected" else 404,
         state=state,
-        message=escape(text[message_key or state]),
-        details=_details(status, text, language) if status else "",
+        message_key=message_key or state,
+        payment=status,
+        renewal=renewal,
+        line_path=f"/lines/{national_number(msisdn)}" if msisdn else None,
         status_url=f"/payments/{ref}/status",
-        finished="true" if state != "waiting" else "false",
+        finished=state != "waiting",
     )
-    return HTMLResponse(html, status_code=200 if status or message_key else 404)
+    apply_cookies(request, response, visitor.cookies)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/pay/{payment_ref}")
@@ -171,12 +108,21 @@ def pay(platform: PlatformDep, payment_ref: Annotated[str, _REF]) -> Response:
 @router.api_route("/payments/{payment_ref}/return", methods=["GET", "POST"])
 def payment_return(
     platform: PlatformDep, request: Request, payment_ref: Annotated[str, _REF]
-) -> HTMLResponse:
+) -> Response:
     """The result page the gateway sends the browser back to (GET or an auto-posted form)."""
-    status = payment_status(
-        platform.uow(), platform.payments, payment_ref, browser_returned=True, clock=platform.clock
-    )
-    return _render(request, status, payment_ref)
+    if not _REF_SHAPE.fullmatch(payment_ref):
+        return _render(request, platform, None, "", message_key="unknown")
+    try:
+        status = payment_status(
+            platform.uow(),
+            platform.payments,
+            payment_ref,
+            browser_returned=True,
+            clock=platform.clock,
+        )
+    except NotFound:
+        return _render(request, platform, None, "", message_key="unknown")
+    return _render(request, platform, status, payment_ref)
 
 
 @router.get("/payments/{payment_ref}/status")
@@ -189,6 +135,6 @@ def payment_status_json(platform: PlatformDep, payment_ref: Annotated[str, _REF]
 
 
 @router.get("/payments/failed")
-def payment_failed(request: Request) -> HTMLResponse:
+def payment_failed(request: Request, platform: PlatformDep) -> Response:
     """Where KNET sends a browser whose payment notice did not verify."""
-    return _render(request, None, "", message_key="rejected")
+    return _render(request, platform, None, "", message_key="rejected")
