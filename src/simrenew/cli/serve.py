@@ -151,7 +151,8 @@ def _print_welcome(settings: Settings, tokens: dict[str, str]) -> None:
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     base = f"http://{shown_host}:{settings.port}"
     out.print(f"\nsimrenew ({settings.env}) at {base}/")
-    for path, what in (("/docs", "API docs"), ("/dev/sms", "SMS sent (development)"),
+    for path, what in (("/signin", "subscriber website (register, bind a line, recharge)"),
+                       ("/docs", "API docs"), ("/dev/sms", "SMS sent (development)"),
                        ("/healthz", "health")):  # fmt: skip
         out.print(f"  {base}{path}  {what}")
     if tokens:
