@@ -8,7 +8,6 @@ rooms' own work.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,19 +15,18 @@ from sqlalchemy.orm import Session
 from simrenew.accounts import repository, rules
 from simrenew.accounts.binding import bound_line, ensure_bound
 from simrenew.catalog.snapshot import current_catalog
-from simrenew.clock import Clock, to_kuwait
+from simrenew.clock import Clock
 from simrenew.db.session import UnitOfWork
 from simrenew.errors import NotAllowed, PaymentMethodNotAvailable, Unauthenticated
-from simrenew.ids import new_id
-from simrenew.lines.rules import LineState, normalize_msisdn
-from simrenew.lines.service import current_state, describe_line, plan_for, read_line
+from simrenew.lines.rules import normalize_msisdn
+from simrenew.lines.service import describe_line, plan_for
 from simrenew.money import format_fils
 from simrenew.payments.desk import PaymentDesk
 from simrenew.payments.service import renew_with_payment
 from simrenew.payments.views import with_payment
 from simrenew.renewals import repository as renewals_repository
-from simrenew.renewals.models import Quote
-from simrenew.renewals.pricing import ensure_renewable, package_for, price_for
+from simrenew.renewals.quotes import quote_renewal
+from simrenew.renewals.receipts import get_receipt
 from simrenew.renewals.service import RenewalOutcome, RenewalRequest
 from simrenew.renewals.views import renewal_view
 from simrenew.staff.rules import Caller
@@ -92,7 +90,7 @@ def recharge_offers(
             "packages": [
                 {
                     "code": offer.terms.code,
-                    "name": offer.name,
+                    "name": offer.display_name(language),
                     "price_fils": offer.terms.price_fils,
                     "price_display": format_fils(offer.terms.price_fils, language),
                     "validity_days": offer.terms.validity_days,
@@ -126,66 +124,25 @@ def quote_bound_line(
     language: str | None = None,
 ) -> dict[str, Any]:
     """Price a package for a bound line, as POST /api/v1/quotes does (suspended: reactivation)."""
-    # The body and the Quote row are renewals.quotes.quote_renewal's; that function serves
-    # only channels that may renew any line, and refuses suspended lines outright, while a
-    # subscriber sees the price of reactivating its own suspended line before paying.
-    number = normalize_msisdn(msisdn)
     _ensure_online(payment_method)
-    now = clock.now()
-    with uow:
-        session = uow.session
-        bound_line(session, caller, number)
-        language = language or _account_language(session, caller)
-        context, catalog = read_line(session, number, lock=False)
-        line = context.line
-        plan = plan_for(catalog, line)
-        state = current_state(line, plan, now)
-        if state is not LineState.SUSPENDED:
-            ensure_renewable(state)
-        package = package_for(catalog, line, package_code)
-        price = price_for(
-            session,
-            catalog,
-            line,
-            plan,
-            package,
-            channel=caller.channel,
-            method=payment_method,
-            now=now,
-        )
-        quote = Quote(
-            id=new_id(),
-            msisdn=number,
-            package_code=package.terms.code,
-            channel=caller.channel,
-            payment_method=payment_method,
-            **price.amounts(),
-            new_valid_until=price.new_valid_until,
-            bonus_expires_at=price.bonus_expires_at,
-            promotions=list(price.promotions),
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-        )
-        session.add(quote)
-        uow.commit()
-        return {
-            "quote_id": quote.id,
-            "msisdn": number,
-            "package_code": package.terms.code,
-            "channel": caller.channel,
-            "payment_method": payment_method,
-            **price.amounts(),
-            "total_display": format_fils(price.total_fils, language),
-            "new_valid_until": to_kuwait(price.new_valid_until),
-            "bonus_expires_at": _kuwait_or_none(price.bonus_expires_at),
-            "promotions": list(price.promotions),
-            "expires_at": to_kuwait(quote.expires_at),
-            "reactivation_required": state is LineState.SUSPENDED,
-        }
-
-
-def _kuwait_or_none(instant: datetime | None) -> datetime | None:
-    return to_kuwait(instant) if instant else None
+    number = ensure_bound(uow, caller, msisdn)
+    if language is None:
+        with uow:
+            language = _account_language(uow.session, caller)
+    # A subscriber sees the price of reactivating its own suspended line before paying; the
+    # holder's ID is checked when it pays.
+    return quote_renewal(
+        uow,
+        caller,
+        msisdn=number,
+        package_code=package_code,
+        payment_method=payment_method,
+        clock=clock,
+        ttl_seconds=ttl_seconds,
+        language=language,
+        reactivation=True,
+        line_checked=True,
+    )
 
 
 def renew_bound_line(
@@ -224,21 +181,5 @@ def receipt_of_bound_line(
     uow: UnitOfWork, caller: Caller, receipt_no: str, *, language: str
 ) -> dict[str, Any]:
     """A receipt of one of the caller's bound lines, as GET /api/v1/receipts/{no} shows it."""
-    # The same body as renewals.receipts.get_receipt, which serves staff channels only.
-    with uow:
-        receipt = renewals_repository.get_receipt(uow.session, receipt_no)
-        if receipt is None:
-            raise NotAllowed()
-        bound_line(uow.session, caller, receipt.msisdn)
-        data = dict(receipt.data)
-        return {
-            "receipt_no": receipt.receipt_no,
-            "renewal_id": receipt.renewal_id,
-            "msisdn": receipt.msisdn,
-            "issued_at": to_kuwait(receipt.issued_at).isoformat(),
-            "verification_code": receipt.verification_code,
-            **data,
-            "valid_until": to_kuwait(datetime.fromisoformat(data["valid_until"])).isoformat(),
-            "total_display": format_fils(data["total_fils"], language),
-            "credit_display": format_fils(data["credit_fils"], language),
-        }
+    ensure_receipt_bound(uow, caller, receipt_no)
+    return get_receipt(uow, caller, receipt_no, language=language, line_checked=True)

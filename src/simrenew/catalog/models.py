@@ -59,6 +59,8 @@ class Package(Base):
     plan_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The name in each language ({} when the catalog gives only `name`).
+    names: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     price_fils: Mapped[int]
     credit_fils: Mapped[int]
     validity_days: Mapped[int]

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +48,7 @@ class PackageSpec:
     validity_days: int
     channels: tuple[str, ...]
     credit_fils: int  # what the line is credited; the file's default is the price
+    names: dict[str, str] = field(default_factory=dict)  # en/ar/zh, for subscribers' pages
 
 
 @dataclass(frozen=True)
@@ -253,17 +254,22 @@ def _plan(
 
 
 def _package(source: Source, node: yaml.Node, index: int, package_codes: Seen) -> PackageSpec:
-    keys = ("code", "name", "price", "price_fils", "credit", "credit_fils", "validity_days",
-            "channels")  # fmt: skip
+    keys = ("code", "name", "names", "price", "price_fils", "credit", "credit_fils",
+            "validity_days", "channels")  # fmt: skip
     f = source.mapping(node, label_of("package", node, index), keys)
     code = f.text("code", pattern=_CODE, hint=_CODE_HINT)
     package_codes.add(code, f.need("code"))
     name = f.text("name")
+    names: dict[str, str] = {}
+    if (names_node := f.get("names")) is not None:
+        names_map = source.mapping(names_node, f.what("names"), LANGUAGES, noun="language")
+        names = {lang: names_map.text(lang) for lang in LANGUAGES}
     price = f.money("price", minimum=1)
     credit = f.optional_money("credit", minimum=0)
     return PackageSpec(
         code=code,
         name=name,
+        names=names,
         price_fils=price,
         validity_days=f.integer("validity_days", minimum=1, maximum=MAX_DAYS),
         channels=f.choices("channels", CHANNELS, "channel"),

@@ -78,6 +78,7 @@ def load_catalog(uow: UnitOfWork, spec: CatalogSpec, *, clock: Clock) -> Catalog
                         operator_code=op.code, plan_code=pl.code, code=pk.code
                     )
                     package.name = pk.name
+                    package.names = dict(pk.names)
                     package.price_fils = pk.price_fils
                     package.credit_fils = pk.credit_fils
                     package.validity_days = pk.validity_days

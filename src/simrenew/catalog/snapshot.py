@@ -8,7 +8,7 @@ same query that reads the line) differs from the snapshot's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from weakref import WeakKeyDictionary
 
@@ -55,6 +55,11 @@ class OperatorTerms:
 class PackageOffer:
     name: str
     terms: PackageTerms
+    names: dict[str, str] = field(default_factory=dict)
+
+    def display_name(self, language: str) -> str:
+        """The package's name in a language (its main name when untranslated)."""
+        return str(self.names.get(language) or self.name)
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ def read_snapshot(session: Session, version: str | None) -> CatalogSnapshot:
         packages={
             (pk.operator_code, pk.plan_code, pk.code): PackageOffer(
                 name=pk.name,
+                names=dict(pk.names or {}),
                 terms=PackageTerms(
                     code=pk.code,
                     price_fils=pk.price_fils,

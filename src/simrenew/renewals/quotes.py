@@ -90,6 +90,7 @@ def quote_renewal(
             else None,
             "promotions": list(price.promotions),
             "expires_at": to_kuwait(quote.expires_at),
+            "reactivation_required": state is LineState.SUSPENDED,
         }
 
 

@@ -61,10 +61,18 @@ def issue_receipt(
 
 
 def get_receipt(
-    uow: UnitOfWork, caller: Caller, receipt_no: str, *, language: str = "en"
+    uow: UnitOfWork,
+    caller: Caller,
+    receipt_no: str,
+    *,
+    language: str = "en",
+    line_checked: bool = False,
 ) -> dict[str, Any]:
-    """A receipt with its amounts shown in the caller's language."""
-    if not may_read_any_line(caller):
+    """A receipt with its amounts shown in the caller's language.
+
+    `line_checked`: the caller's room allowed this caller the receipt's line (a bound line).
+    """
+    if not (line_checked or may_read_any_line(caller)):
         raise NotAllowed()
     with uow:
         receipt = repository.get_receipt(uow.session, receipt_no)

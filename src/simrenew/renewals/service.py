@@ -199,8 +199,8 @@ def _credit_once(
             )
         if request.payment_method not in IMMEDIATE_METHODS:
             assert open_payment is not None  # noqa: S101 - checked by credit_renewal
-            awaiting = _awaiting_renewal(
-                request, caller, channel, fingerprint, line, price, now, kind=kind
+            awaiting = _new_renewal(
+                request, caller, channel, fingerprint, line, price, now, kind=kind, paid=False
             )
             open_payment(session, awaiting, context.language, now)
             insert_now(session, awaiting)
@@ -208,30 +208,8 @@ def _credit_once(
             uow.commit()
             return RenewalOutcome(body, replayed=False)
         before = _record_late_transitions(session, line, plan, now)
-        renewal = Renewal(
-            id=new_id(),
-            msisdn=line.msisdn,
-            idempotency_scope=caller.id,
-            idempotency_key=request.idempotency_key,
-            request_hash=fingerprint,
-            channel=channel,
-            operator_code=line.operator_code,
-            plan_code=line.plan_code,
-            package_code=package.terms.code,
-            quote_id=request.quote_id,
-            kind=kind,
-            state="credited",
-            payment_method=request.payment_method,
-            payment_state="captured",
-            payment_ref=None,
-            **price.amounts(),
-            promotions=list(price.promotions),
-            valid_until_before=line.valid_until,
-            valid_until_after=price.new_valid_until,
-            balance_after_fils=None,
-            receipt_no=new_receipt_no(),
-            created_at=now,
-            credited_at=now,
+        renewal = _new_renewal(
+            request, caller, channel, fingerprint, line, price, now, kind=kind, paid=True
         )
         _apply_credit(session, line, renewal, price, before, now)
         insert_now(session, renewal)
@@ -241,7 +219,7 @@ def _credit_once(
         return RenewalOutcome(body, replayed=False)
 
 
-def _awaiting_renewal(
+def _new_renewal(
     request: RenewalRequest,
     caller: Caller,
     channel: str,
@@ -251,8 +229,10 @@ def _awaiting_renewal(
     now: datetime,
     *,
     kind: str,
+    paid: bool,
 ) -> Renewal:
-    """A renewal waiting for its payment: priced now, credited (and given a receipt) at capture."""
+    """A renewal priced now: credited at once when `paid` (money in hand), else waiting for its
+    payment (credited, and given a receipt, at capture)."""
     return Renewal(
         id=new_id(),
         msisdn=line.msisdn,
@@ -265,18 +245,18 @@ def _awaiting_renewal(
         package_code=request.package_code,
         quote_id=request.quote_id,
         kind=kind,
-        state="awaiting_payment",
+        state="credited" if paid else "awaiting_payment",
         payment_method=request.payment_method,
-        payment_state="created",
+        payment_state="captured" if paid else "created",
         payment_ref=None,
         **price.amounts(),
         promotions=list(price.promotions),
         valid_until_before=line.valid_until,
         valid_until_after=price.new_valid_until,
         balance_after_fils=None,
-        receipt_no=None,
+        receipt_no=new_receipt_no() if paid else None,
         created_at=now,
-        credited_at=None,
+        credited_at=now if paid else None,
     )
 
 

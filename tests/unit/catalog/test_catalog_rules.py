@@ -420,3 +420,22 @@ def test_read_catalog_file_missing(tmp_path: Path) -> None:
 def test_in_person_method_may_say_gateway_null() -> None:
     spec = parse_catalog(_changed("  - method: cash\n", "  - method: cash\n    gateway: null\n"))
     assert spec.payment_methods[0].gateway is None
+
+
+def test_packages_and_operators_carry_their_names_and_colour_for_subscribers(
+    demo: CatalogSpec,
+) -> None:
+    zahra = demo.operators[0]
+    kd10 = next(p for plan in zahra.plans for p in plan.packages if p.code == "kd10")
+    assert kd10.names == {"en": "10 KD", "ar": "10 د.ك", "zh": "10 第纳尔"}
+    assert zahra.colour == "#0f7b6c"
+    plain = parse_catalog(BASE).operators[0]
+    assert plain.colour == "#0b5cad"  # the default when a catalog names none
+    assert all(p.names == {} for plan in plain.plans for p in plan.packages)
+
+
+def test_a_colour_that_is_not_hex_is_refused_with_its_line() -> None:
+    with pytest.raises(CatalogInvalid, match=r":3: operator .zahra.: colour .green. is not valid"):
+        parse_catalog(
+            BASE.replace("  - code: zahra\n", '  - code: zahra\n    colour: "green"\n', 1)
+        )

@@ -112,6 +112,11 @@ class QuoteOut(BaseModel):
     bonus_expires_at: datetime | None
     promotions: list[str]
     expires_at: datetime
+    reactivation_required: bool = Field(
+        default=False,
+        description="The line is suspended: this price restores it, and paying needs the "
+        "holder's ID (reactivation).",
+    )
 
 
 class PaymentIn(RequestBody):
