@@ -6,11 +6,9 @@ that POST /me/sessions returns, as `Authorization: Bearer sub_...`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from simrenew import errors
 from simrenew.accounts import service
@@ -20,11 +18,29 @@ from simrenew.web.api import (
     API_PREFIX,
     AUTH_PROBLEMS,
     BODY_PROBLEMS,
-    RequestBody,
     problem_responses,
 )
-from simrenew.web.api.lines import LineStatusOut
-from simrenew.web.api.renewals import QuoteOut, ReactivationIn, RenewalOut
+from simrenew.web.api.me_schemas import (
+    AcceptedOut,
+    AccountChangeIn,
+    AccountOut,
+    BindIn,
+    BindingChallengeOut,
+    BoundLineOut,
+    MeQuoteIn,
+    MeQuoteOut,
+    MeRenewalIn,
+    OffersOut,
+    OtpIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    PasswordRulesOut,
+    RegisterIn,
+    SessionOut,
+    SignInIn,
+    example,
+)
+from simrenew.web.api.renewals import RenewalOut
 from simrenew.web.deps import (
     BearerTokenDep,
     IdempotencyKeyDep,
@@ -39,240 +55,6 @@ router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["me"])
 _ME = (*AUTH_PROBLEMS, errors.NotAllowed)  # no token, or a channel credential's
 _LINE = (*_ME, errors.InvalidMsisdn)
 _OTP_SENT = (errors.RateLimited,)
-_MSISDN = Field(min_length=1, max_length=40, description="Any usual spelling of the number.")
-_LANGUAGE = Field(min_length=2, max_length=2, description="en, ar or zh.")
-_PASSWORD = Field(min_length=1, max_length=1000, description="See GET /me/password-rules.")
-_EXAMPLE_LINE = {
-    "msisdn": "+96550001234",
-    "operator": "zahra",
-    "operator_name": "Zahra Telecom",
-    "operator_colour": "#0b5cad",
-    "plan": "prepaid",
-    "state": "grace",
-    "balance_fils": 1500,
-    "balance_display": "1.500 KWD",
-    "paid_fils": 1500,
-    "bonus_fils": 0,
-    "bonus_expires_at": None,
-    "valid_until": "2026-11-24T12:00:00+03:00",
-    "days_left": 0,
-    "reactivation_required": False,
-    "bound_at": "2026-11-25T12:05:00+03:00",
-}
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": list(examples)})
-
-
-def _example(summary: str, value: dict[str, Any]) -> dict[str, Any]:
-    """A request body's one OpenAPI example."""
-    return {"example": {"summary": summary, "value": value}}
-
-
-class AccountOut(BaseModel):
-    """A subscriber's account."""
-
-    model_config = _examples(
-        {"id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f90", "name": "Fatima", "login": "+96550001234",
-         "language": "ar"}
-    )  # fmt: skip
-
-    id: str
-    name: str
-    login: str = Field(description="The mobile number in E.164 or the e-mail, lower-cased.")
-    language: str = Field(description="en, ar or zh: pages, messages and SMS.")
-
-
-class SessionOut(BaseModel):
-    """A new session: send `token` as a bearer token until `expires_at` (30 days)."""
-
-    model_config = _examples(
-        {"token": "sub_Vx3...", "expires_at": "2026-12-25T12:00:00+03:00",
-         "account": {"id": "01937a2e-8c4b-7d2a-9f1e-3b5c6d7e8f90", "name": "Fatima",
-                     "login": "+96550001234", "language": "ar"}}
-    )  # fmt: skip
-
-    token: str
-    expires_at: datetime
-    account: AccountOut
-
-
-class PasswordRulesOut(BaseModel):
-    """The password rules in words, to show before the user types one."""
-
-    model_config = _examples({"language": "en", "rules": service.PASSWORD_RULES["en"]})
-
-    language: str
-    rules: str
-
-
-class AcceptedOut(BaseModel):
-    """Taken: what happens next, in the caller's language."""
-
-    model_config = _examples(
-        {"message": "If this login has an account, a code is on its way by SMS to its mobile."}
-    )
-
-    message: str
-
-
-class BoundLineOut(LineStatusOut):
-    """A line bound to the account: its status now, its operator and when it was bound."""
-
-    model_config = _examples(_EXAMPLE_LINE)
-
-    operator_name: str = Field(description="In the account's language.")
-    operator_colour: str = Field(description="The operator's brand colour, #rrggbb.")
-    bound_at: datetime
-
-
-class BindingChallengeOut(BaseModel):
-    """A code was texted to the line: type it before `expires_at`; ask again from `resend_after`."""
-
-    model_config = _examples(
-        {"msisdn": "+96550001234", "expires_at": "2026-11-25T12:05:00+03:00",
-         "resend_after": "2026-11-25T12:01:00+03:00"}
-    )  # fmt: skip
-
-    msisdn: str
-    expires_at: datetime
-    resend_after: datetime
-
-
-class OperatorOut(BaseModel):
-    """The line's operator, named in the account's language."""
-
-    code: str
-    name: str
-    colour: str
-
-
-class PackageOut(BaseModel):
-    """A package the line's plan sells on the caller's channel."""
-
-    code: str
-    name: str
-    price_fils: int
-    price_display: str
-    validity_days: int
-
-
-class MethodOut(BaseModel):
-    """An online payment method of the caller's channel, with its fee rule."""
-
-    method: str = Field(description="card, knet or wallet:<provider>.")
-    gateway: str | None
-    fee_fixed_fils: int
-    fee_percent: str = Field(description="Percent of the amount charged, as a decimal string.")
-
-
-class OffersOut(BaseModel):
-    """What a bound line can buy on the caller's channel, and how it can pay."""
-
-    model_config = _examples(
-        {"line": _EXAMPLE_LINE | {"bound_at": None}, "operator": {"code": "zahra",
-         "name": "Zahra Telecom", "colour": "#0b5cad"},
-         "packages": [{"code": "kd10", "name": "10 KD", "price_fils": 10000,
-                       "price_display": "10.000 KWD", "validity_days": 90}],
-         "methods": [{"method": "card", "gateway": "tap", "fee_fixed_fils": 0,
-                      "fee_percent": "0"}]}
-    )  # fmt: skip
-
-    line: LineStatusOut
-    operator: OperatorOut
-    packages: list[PackageOut]
-    methods: list[MethodOut]
-
-
-class MeQuoteOut(QuoteOut):
-    """A quote for a bound line; a suspended line's quote is for its reactivation."""
-
-    reactivation_required: bool = Field(
-        description="True for a suspended line: renew it with `reactivation` (the holder's ID)."
-    )
-
-
-class RegisterIn(RequestBody):
-    """A new account."""
-
-    name: str = Field(min_length=1, max_length=200)
-    login: str = Field(min_length=1, max_length=300, description="Mobile number or e-mail.")
-    password: str = _PASSWORD
-    language: str | None = Field(
-        default=None, min_length=2, max_length=2, description="en, ar or zh (default: asked)."
-    )
-
-
-class SignInIn(RequestBody):
-    """A login and its password."""
-
-    login: str = Field(min_length=1, max_length=300)
-    password: str = _PASSWORD
-
-
-class AccountChangeIn(RequestBody):
-    """What to change on the account."""
-
-    language: str = _LANGUAGE
-
-
-class PasswordResetIn(RequestBody):
-    """The login whose password is forgotten."""
-
-    login: str = Field(min_length=1, max_length=300)
-
-
-class PasswordResetConfirmIn(RequestBody):
-    """The code texted for a reset and the new password."""
-
-    login: str = Field(min_length=1, max_length=300)
-    code: str = Field(min_length=1, max_length=20, description="The 6 digits from the SMS.")
-    new_password: str = _PASSWORD
-
-
-class BindIn(RequestBody):
-    """The line to bind."""
-
-    msisdn: str = _MSISDN
-
-
-class OtpIn(RequestBody):
-    """The code texted to the line."""
-
-    otp: str = Field(min_length=1, max_length=20, description="The 6 digits from the SMS.")
-
-
-class MeQuoteIn(RequestBody):
-    """What to price for a bound line."""
-
-    msisdn: str = _MSISDN
-    package_code: str = Field(min_length=1, max_length=32)
-    payment_method: str = Field(
-        min_length=1, max_length=40, description="card, knet or wallet:<provider>."
-    )
-
-
-class MePaymentIn(RequestBody):
-    """How the subscriber pays: always on the gateway's page."""
-
-    method: str = Field(min_length=1, max_length=40, description="card, knet or wallet:<provider>.")
-
-
-class MeRenewalIn(RequestBody):
-    """A renewal of a bound line, paid online; with `reactivation` for a suspended line."""
-
-    msisdn: str = _MSISDN
-    package_code: str = Field(min_length=1, max_length=32)
-    quote_id: str | None = Field(default=None, min_length=1, max_length=36)
-    payment: MePaymentIn
-    reactivation: ReactivationIn | None = Field(
-        default=None,
-        description="The holder's civil ID or passport number, re-checked against the line's "
-        "registration: required to renew (and so restore) a suspended line.",
-    )
-
-
 _RESET_SENT = {
     "en": "If this login has an account, a code is on its way by SMS to its mobile number.",
     "ar": "إذا كان لهذا الحساب وجود، فسيصل رمز برسالة نصية إلى رقم الهاتف المرتبط به.",
@@ -280,19 +62,19 @@ _RESET_SENT = {
 }
 # One example per request body (the values are made up).
 # fmt: off
-_REGISTER = _example("With a mobile number, in Arabic", {
+_REGISTER = example("With a mobile number, in Arabic", {
     "name": "Fatima", "login": "5000 1234", "password": "sahra-2026", "language": "ar"})
-_SIGN_IN = _example("With a mobile number", {"login": "+96550001234", "password": "sahra-2026"})
-_LANGUAGE_CHANGE = _example("Arabic", {"language": "ar"})
-_RESET = _example("By mobile number", {"login": "50001234"})
-_RESET_CONFIRM = _example("The code and a new password", {
+_SIGN_IN = example("With a mobile number", {"login": "+96550001234", "password": "sahra-2026"})
+_LANGUAGE_CHANGE = example("Arabic", {"language": "ar"})
+_RESET = example("By mobile number", {"login": "50001234"})
+_RESET_CONFIRM = example("The code and a new password", {
     "login": "50001234", "code": "482913", "new_password": "new-pass-2026"})
-_BIND = _example("A line", {"msisdn": "50001234"})
-_OTP = _example("The code from the SMS", {"otp": "482913"})
-_QUOTE = _example("10 KD by card", {
+_BIND = example("A line", {"msisdn": "50001234"})
+_OTP = example("The code from the SMS", {"otp": "482913"})
+_QUOTE = example("10 KD by card", {
     "msisdn": "50001234", "package_code": "kd10", "payment_method": "card"})
 _RENEWAL = {
-    **_example("10 KD by card", {
+    **example("10 KD by card", {
         "msisdn": "+96550001234", "package_code": "kd10", "payment": {"method": "card"}}),
     "reactivation": {"summary": "Reactivate a suspended line, paying by KNET", "value": {
         "msisdn": "+96550001234", "package_code": "kd5", "payment": {"method": "knet"},
