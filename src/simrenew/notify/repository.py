@@ -34,7 +34,8 @@ def lock_due(
             OutboxMessage.lane == lane,
             OutboxMessage.next_attempt_at <= now,
         )
-        .order_by(OutboxMessage.next_attempt_at)
+        # Time-ordered ids break ties: messages due at the same instant go out as queued.
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":

@@ -246,7 +246,10 @@ def receipt_html(
     primary = re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
     lang = primary if primary in LANGUAGES else "en"  # "ar-KW" is Arabic, "fr" English
     colour = operator.colour if operator and _COLOUR.fullmatch(operator.colour) else DEFAULT_COLOUR
-    package_name = str(receipt.get("package_name") or receipt["package_code"])
+    names = receipt.get("package_names") or {}
+    package_name = str(
+        names.get(lang) or receipt.get("package_name") or receipt["package_code"]
+    )
 
     def money(key: str) -> str:
         return format_fils(int(receipt[key]), lang)

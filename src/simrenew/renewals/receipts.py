@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ def issue_receipt(
     renewal: Renewal,
     *,
     package_name: str,
+    package_names: Mapping[str, str] | None = None,
     operator: OperatorTerms,
     now: datetime,
 ) -> None:
@@ -44,6 +46,8 @@ def issue_receipt(
                 "operator_name": operator.name,
                 "package_code": renewal.package_code,
                 "package_name": package_name,
+                # The name in each language, so the receipt reads right in the reader's.
+                "package_names": dict(package_names or {}),
                 "channel": renewal.channel,
                 "payment_method": renewal.payment_method,
                 "price_fils": renewal.price_fils,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.snapshot import CatalogSnapshot, PlanTerms, catalog_for
+from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
@@ -213,7 +213,7 @@ def _credit_once(
         )
         _apply_credit(session, line, renewal, price, before, now)
         insert_now(session, renewal)
-        _confirm_credit(session, context, catalog, renewal, package.name, now)
+        _confirm_credit(session, context, catalog, renewal, package, now)
         body = renewal_view(renewal)
         uow.commit()
         return RenewalOutcome(body, replayed=False)
@@ -265,13 +265,21 @@ def _confirm_credit(
     context: LineContext,
     catalog: CatalogSnapshot,
     renewal: Renewal,
-    package_name: str,
+    package: PackageOffer,
     now: datetime,
 ) -> None:
     """Receipt, confirmation SMS (priority lane), reminders cancelled, line written back."""
     line = context.line
     operator = catalog.operators[line.operator_code]
-    issue_receipt(session, line, renewal, package_name=package_name, operator=operator, now=now)
+    issue_receipt(
+        session,
+        line,
+        renewal,
+        package_name=package.name,
+        package_names=package.names,
+        operator=operator,
+        now=now,
+    )
     language = context.language
     queue_sms(
         session,
@@ -354,7 +362,7 @@ def credit_paid_renewal(
     renewal.receipt_no = new_receipt_no()
     renewal.credited_at = now
     _apply_credit(session, line, renewal, price, before, now)
-    _confirm_credit(session, context, catalog, renewal, package.name, now)
+    _confirm_credit(session, context, catalog, renewal, package, now)
 
 
 def _apply_credit(

@@ -350,3 +350,18 @@ def test_a_receipt_fetches_nothing(monkeypatch: pytest.MonkeyPatch, resource: st
 
     with pytest.raises(ExternalResourceRefused, match="refused"):
         render("en")
+
+
+def test_the_package_is_named_in_the_readers_language_when_the_catalog_names_it() -> None:
+    named = {**RECEIPT, "package_names": {"en": "10 KD", "ar": "باقة 10 د.ك", "zh": "10 第纳尔"}}
+    assert "باقة 10 د.ك" in receipt_html(
+        named, language="ar-KW", operator=None, verify_url="https://x.example/v"
+    )
+    assert "10 第纳尔" in receipt_html(
+        named, language="zh", operator=None, verify_url="https://x.example/v"
+    )
+    unnamed = {**RECEIPT, "package_names": {}}
+    english = str(RECEIPT.get("package_name") or RECEIPT["package_code"])
+    assert english in receipt_html(
+        unnamed, language="ar", operator=None, verify_url="https://x.example/v"
+    )
