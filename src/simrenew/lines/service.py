@@ -13,12 +13,18 @@ from sqlalchemy.orm import Session
 from simrenew.catalog.snapshot import CatalogSnapshot, PlanTerms, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork
-from simrenew.errors import UnknownLine, ValidationFailed
+from simrenew.errors import IdentityMismatch, UnknownLine, ValidationFailed
 from simrenew.ids import new_id
 from simrenew.lines import repository
 from simrenew.lines.models import Customer, Line, LineHistory
 from simrenew.lines.repository import LineContext
-from simrenew.lines.rules import LineState, days_left, state_at
+from simrenew.lines.rules import (
+    LineState,
+    days_left,
+    state_at,
+    transitions_between,
+    validate_identity,
+)
 from simrenew.money import format_fils
 from simrenew.renewals.rules import Buckets, usable_bonus
 
@@ -167,3 +173,37 @@ def new_customer(registration: Registration, now: datetime) -> Customer:
         language=registration.language,
         created_at=now,
     )
+
+
+def ensure_holder(session: Session, line: Line, identity: tuple[str, str]) -> None:
+    """Refuse an identity that is not the line's registered holder's (IdentityMismatch)."""
+    id_type, id_number = validate_identity(*identity)
+    holder = repository.get_customer(session, line.customer_id) if line.customer_id else None
+    if holder is None or (holder.id_type, holder.id_number) != (id_type, id_number):
+        raise IdentityMismatch()
+
+
+def record_late_transitions(
+    session: Session, line: Line, plan: PlanTerms, now: datetime
+) -> LineState:
+    """Write the time-driven transitions no sweep has recorded yet; return the state now."""
+    recorded = LineState(line.state)
+    for from_state, to_state, at in transitions_between(
+        line.valid_until, plan.periods, recorded, now
+    ):
+        repository.add_history(
+            session,
+            LineHistory(
+                id=new_id(),
+                msisdn=line.msisdn,
+                at=at,
+                event="expiry",
+                from_state=from_state.value,
+                to_state=to_state.value,
+                renewal_id=None,
+                details={},
+            ),
+        )
+        line.state = to_state.value
+        line.state_since = at
+    return LineState(line.state)

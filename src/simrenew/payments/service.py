@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
@@ -24,7 +23,6 @@ from simrenew.errors import (
     BadSignature,
     LineRecycled,
     LineSuspended,
-    NotFound,
     PackageNotAvailable,
     PaymentMethodNotAvailable,
 )
@@ -58,7 +56,7 @@ from simrenew.payments.rules import (
     next_state,
     renewal_state_after,
 )
-from simrenew.payments.views import payment_summary, with_payment
+from simrenew.payments.views import with_payment
 from simrenew.renewals import repository as renewals_repository
 from simrenew.renewals.models import Renewal
 from simrenew.renewals.service import (
@@ -67,7 +65,6 @@ from simrenew.renewals.service import (
     credit_paid_renewal,
     credit_renewal,
 )
-from simrenew.renewals.views import renewal_view
 from simrenew.staff.rules import Caller
 
 log = structlog.get_logger(__name__)
@@ -380,38 +377,6 @@ def _move(
         renewal.state = "failed"
 
 
-# -- the payer's browser -----------------------------------------------------------------------
-
-
-def payment_status(
-    uow: UnitOfWork, desk: PaymentDesk, payment_ref: str, *, browser_returned: bool, clock: Clock
-) -> dict[str, Any]:
-    """A payment's state for its result page; a browser back before any callback makes
-    simrenew ask the gateway (at most every few seconds), so the page never waits for one."""
-    with uow:
-        session = uow.session
-        payment = repository.get_payment_by_ref(session, payment_ref)
-        if payment is None:
-            raise NotFound("No such payment.")
-        now = clock.now()
-        if browser_returned and payment.browser_returned_at is None:
-            payment.browser_returned_at = now
-            uow.commit()
-        ask = (
-            payment.state == PaymentState.PENDING.value
-            and payment.browser_returned_at is not None
-            and (payment.checked_at is None or now - payment.checked_at >= desk.inquiry_interval)
-        )
-    if ask:
-        ask_gateway(uow, desk, payment, source="inquiry", clock=clock)
-    with uow:
-        payment = repository.get_payment_by_ref(uow.session, payment_ref)
-        assert payment is not None  # noqa: S101 - read above
-        renewal = renewals_repository.get_renewal(uow.session, payment.renewal_id)
-        assert renewal is not None  # noqa: S101 - written with the payment
-        return {**payment_summary(payment, desk.links), "renewal": renewal_view(renewal)}
-
-
 def ask_gateway(
     uow: UnitOfWork, desk: PaymentDesk, payment: Payment, *, source: str, clock: Clock
 ) -> bool:
@@ -427,14 +392,3 @@ def ask_gateway(
         return False
     apply_gateway_event(uow, desk, payment.gateway, event, source=source, clock=clock)
     return True
-
-
-def checkout_url(uow: UnitOfWork, payment_ref: str, *, clock: Clock) -> str | None:
-    """The gateway page of an open payment (None once it is finished or past its deadline)."""
-    with uow:
-        payment = repository.get_payment_by_ref(uow.session, payment_ref)
-        if payment is None:
-            raise NotFound("No such payment.")
-        if payment.state != PaymentState.PENDING.value or payment.expires_at <= clock.now():
-            return None
-        return payment.checkout_url

@@ -247,9 +247,7 @@ def receipt_html(
     lang = primary if primary in LANGUAGES else "en"  # "ar-KW" is Arabic, "fr" English
     colour = operator.colour if operator and _COLOUR.fullmatch(operator.colour) else DEFAULT_COLOUR
     names = receipt.get("package_names") or {}
-    package_name = str(
-        names.get(lang) or receipt.get("package_name") or receipt["package_code"]
-    )
+    package_name = str(names.get(lang) or receipt.get("package_name") or receipt["package_code"])
 
     def money(key: str) -> str:
         return format_fils(int(receipt[key]), lang)

@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, PlanTerms, catalog_for
+from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, catalog_for
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     IdempotencyKeyReused,
-    IdentityMismatch,
     NotAllowed,
     PaymentMethodNotAvailable,
     UnknownLine,
@@ -24,8 +23,13 @@ from simrenew.ids import new_id, new_receipt_no
 from simrenew.lines import repository as lines_repository
 from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.repository import LineContext
-from simrenew.lines.rules import LineState, transitions_between, validate_identity
-from simrenew.lines.service import current_state, plan_for
+from simrenew.lines.rules import LineState
+from simrenew.lines.service import (
+    current_state,
+    ensure_holder,
+    plan_for,
+    record_late_transitions,
+)
 from simrenew.money import format_fils
 from simrenew.notify.service import cancel_expiry_notices, queue_sms
 from simrenew.renewals import repository
@@ -67,40 +71,6 @@ class RenewalOutcome:
 
     body: dict[str, Any]
     replayed: bool
-
-
-def ensure_holder(session: Session, line: Line, identity: tuple[str, str]) -> None:
-    """Refuse an identity that is not the line's registered holder's (IdentityMismatch)."""
-    id_type, id_number = validate_identity(*identity)
-    holder = lines_repository.get_customer(session, line.customer_id) if line.customer_id else None
-    if holder is None or (holder.id_type, holder.id_number) != (id_type, id_number):
-        raise IdentityMismatch()
-
-
-def _record_late_transitions(
-    session: Session, line: Line, plan: PlanTerms, now: datetime
-) -> LineState:
-    """Write the time-driven transitions no sweep has recorded yet; return the state now."""
-    recorded = LineState(line.state)
-    for from_state, to_state, at in transitions_between(
-        line.valid_until, plan.periods, recorded, now
-    ):
-        lines_repository.add_history(
-            session,
-            LineHistory(
-                id=new_id(),
-                msisdn=line.msisdn,
-                at=at,
-                event="expiry",
-                from_state=from_state.value,
-                to_state=to_state.value,
-                renewal_id=None,
-                details={},
-            ),
-        )
-        line.state = to_state.value
-        line.state_since = at
-    return LineState(line.state)
 
 
 # Opens the payment of a renewal paid on a gateway's page, in the renewal's transaction: given
@@ -207,7 +177,7 @@ def _credit_once(
             body = renewal_view(awaiting)
             uow.commit()
             return RenewalOutcome(body, replayed=False)
-        before = _record_late_transitions(session, line, plan, now)
+        before = record_late_transitions(session, line, plan, now)
         renewal = _new_renewal(
             request, caller, channel, fingerprint, line, price, now, kind=kind, paid=True
         )
@@ -354,7 +324,7 @@ def credit_paid_renewal(
         promotions=tuple(renewal.promotions),
         bonus_expires_at=bonus_expires_at,
     )
-    before = _record_late_transitions(session, line, plan, now)
+    before = record_late_transitions(session, line, plan, now)
     renewal.state = "credited"
     renewal.payment_state = "captured"
     renewal.valid_until_before = line.valid_until

@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from simrenew.errors import NotFound
 from simrenew.lines.rules import national_number
-from simrenew.payments.service import checkout_url, payment_status
+from simrenew.payments.browser import checkout_url, payment_status
 from simrenew.web.deps import PlatformDep, parse_accept_language
 from simrenew.web.pages.selfcare.i18n import supported
 from simrenew.web.pages.selfcare.routing import render
