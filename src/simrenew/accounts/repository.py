@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from simrenew.accounts.models import Account, Binding, OtpChallenge, SubscriberSession
@@ -137,3 +137,15 @@ def list_renewals_of_account(
         .limit(limit)
     ).all()
     return [(renewal, payment) for renewal, payment in rows]
+
+
+def delete_stale_sessions_and_codes(session: Session, before: datetime) -> int:
+    """Remove sessions and one-time codes that ended before `before`; how many were removed."""
+    sessions = session.execute(
+        delete(SubscriberSession).where(
+            (SubscriberSession.expires_at < before)
+            | (SubscriberSession.revoked_at.is_not(None) & (SubscriberSession.revoked_at < before))
+        )
+    )
+    codes = session.execute(delete(OtpChallenge).where(OtpChallenge.expires_at < before))
+    return int(getattr(sessions, "rowcount", 0) or 0) + int(getattr(codes, "rowcount", 0) or 0)

@@ -8,7 +8,7 @@ renewing them live in `binding` and `recharge`; their use cases are re-exported 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Literal
 
@@ -392,3 +392,16 @@ def reset_password(
             now=now,
         )
         uow.commit()
+
+
+# Ended sessions and spent codes are kept a day (support can see what happened), then removed;
+# the hourly cap on codes only looks one hour back.
+KEEP_ENDED = timedelta(days=1)
+
+
+def purge_ended_sessions_and_codes(uow: UnitOfWork, *, clock: Clock) -> int:
+    """Delete sessions and one-time codes that ended over a day ago; how many went."""
+    with uow:
+        removed = repository.delete_stale_sessions_and_codes(uow.session, clock.now() - KEEP_ENDED)
+        uow.commit()
+        return removed

@@ -13,6 +13,8 @@ from types import FrameType
 import structlog
 
 from simrenew.bootstrap import Platform
+from simrenew.workers.accounts import EVERY_SECONDS as ACCOUNTS_EVERY_SECONDS
+from simrenew.workers.accounts import purge_ended_credentials
 from simrenew.workers.outbox import send_due_sms, sms_transport
 from simrenew.workers.reconcile import reconcile_due_payments
 from simrenew.workers.sweep import EVERY_SECONDS, sweep_due_lines
@@ -44,6 +46,11 @@ def default_jobs(platform: Platform) -> list[Job]:
     return [
         Job("sweep", lambda: sweep_due_lines(platform), every_seconds=EVERY_SECONDS),
         Job("outbox", lambda: send_due_sms(platform, transport)),
+        Job(
+            "accounts",
+            lambda: purge_ended_credentials(platform),
+            every_seconds=ACCOUNTS_EVERY_SECONDS,
+        ),
         Job(
             "reconcile",
             lambda: reconcile_due_payments(platform),

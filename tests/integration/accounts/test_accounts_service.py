@@ -329,3 +329,23 @@ def test_a_bound_line_is_renewed_online_and_listed_with_its_payment(
     assert outcome.body["total_fils"] == 10000
     assert outcome.body["payment"]["redirect_url"].startswith("https://simrenew.test/pay/")
     assert [r["renewal_id"] for r in listed] == [outcome.body["renewal_id"]]
+
+
+def test_ended_sessions_and_spent_codes_are_purged_after_a_day_and_live_ones_kept(
+    platform: Platform, clock: FixedClock, catalog: None
+) -> None:
+    make_line(platform, LINE)
+    caller, token = _subscriber(platform, "keep@example.com", "app")  # lives 30 days
+    _, ended = _subscriber(platform, "gone@example.com", "web")
+    service.sign_out(platform.uow(), ended, clock=clock)
+    service.start_binding(platform.uow(), caller, LINE, clock=clock, secret_key=KEY)
+
+    assert service.purge_ended_sessions_and_codes(platform.uow(), clock=clock) == 0
+    clock.advance(days=1, minutes=10)  # the code expired 5 minutes in, the sign-out a day ago
+    assert service.purge_ended_sessions_and_codes(platform.uow(), clock=clock) == 2
+
+    with platform.uow() as uow:
+        assert uow.session.scalars(select(OtpChallenge)).all() == []
+    assert service.authenticate_subscriber(platform.uow(), token, clock=clock).id == caller.id
+    with pytest.raises(Unauthenticated):
+        service.authenticate_subscriber(platform.uow(), ended, clock=clock)
