@@ -52,6 +52,10 @@ _outbox: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _jitter = random.Random()  # noqa: S311 - jitter spreads retries, it guards no secret
 
 
+# What an OTP's outbox row says once the code went out: the code lives on only as a hash.
+CODE_WITHHELD = "[one-time code sent; its text is not kept]"
+
+
 def queue_sms(
     session: Session,
     *,
@@ -185,8 +189,13 @@ def drain_outbox(
     lease: timedelta = LEASE,
     rng: random.Random = _jitter,
     lanes: Sequence[str] = LANES,
+    keep_codes: bool = False,
 ) -> DrainResult:
-    """Send one batch of due messages, priority lane first, with no transaction open."""
+    """Send one batch of due messages, priority lane first, with no transaction open.
+
+    A one-time code's text is withheld from the outbox once it is sent (the code lives on only
+    as a hash); `keep_codes` keeps it, for the development SMS viewer.
+    """
     claimed = claim_due(uow, now=clock.now(), limit=batch, lease=lease, lanes=lanes)
     result = DrainResult(claimed=len(claimed))
     pending: list[_Result] = []
@@ -211,9 +220,11 @@ def drain_outbox(
             failures_in_a_row = 0
             pending.append(_Result(message, "sent", external_id=external_id))
         if len(pending) >= RECORD_EVERY:
-            _record(uow, pending, transport=transport.name, now=clock.now(), rng=rng, into=result)
+            _record(uow, pending, transport=transport.name, now=clock.now(), rng=rng,
+                    into=result, keep_codes=keep_codes)  # fmt: skip
             pending = []
-    _record(uow, pending, transport=transport.name, now=clock.now(), rng=rng, into=result)
+    _record(uow, pending, transport=transport.name, now=clock.now(), rng=rng, into=result,
+            keep_codes=keep_codes)  # fmt: skip
     return result
 
 
@@ -242,6 +253,7 @@ def _record(
     now: datetime,
     rng: random.Random,
     into: DrainResult,
+    keep_codes: bool = False,
 ) -> None:
     """Write the outcomes of sends in one transaction (rows re-claimed meanwhile are left)."""
     if not results:
@@ -281,6 +293,15 @@ def _record(
                 ),
                 params,
             )
+            if not keep_codes:
+                conn.execute(
+                    update(_outbox)
+                    .where(
+                        _outbox.c.id.in_([p["b_id"] for p in params]),
+                        _outbox.c.template == "otp",
+                    )
+                    .values(body=CODE_WITHHELD, params={})
+                )
         failed = [*by_outcome.get("retry", []), *by_outcome.get("dead", [])]
         if failed:
             # A delivery report already came in: the gateway has the message after all.

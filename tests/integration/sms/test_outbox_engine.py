@@ -15,6 +15,7 @@ from integration.sms.conftest import AddMessage, FakeTransport, Row
 from simrenew.bootstrap import Platform
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound
+from simrenew.notify.models import OutboxMessage
 from simrenew.notify.reports import outbox_counts, outbox_report
 from simrenew.notify.service import (
     GIVE_UP_AFTER_FAILURES,
@@ -22,6 +23,7 @@ from simrenew.notify.service import (
     DrainResult,
     claim_due,
     drain_outbox,
+    queue_sms,
     record_delivery_report,
     retry_dead,
 )
@@ -368,3 +370,33 @@ def test_unit_token_bucket_spaces_takes_evenly() -> None:
     bucket.take()
     bucket.take()
     assert slept[-1] == 0.25
+
+
+@pytest.mark.parametrize("keep_codes", [False, True])
+def test_a_sent_one_time_code_is_not_kept_in_the_outbox_outside_development(
+    platform: Platform, fake_transport: FakeTransport, keep_codes: bool
+) -> None:
+    with platform.uow() as uow:
+        otp = queue_sms(
+            uow.session,
+            msisdn="+96550001234",
+            template="otp",
+            language="en",
+            params={"code": "482913", "minutes": 5},
+            now=platform.clock.now(),
+            lane="priority",
+        ).id
+        uow.commit()
+
+    drain(platform, fake_transport, keep_codes=keep_codes)
+
+    assert fake_transport.sent[0][0] == otp
+    assert "482913" in fake_transport.sent[0][1]  # the subscriber got the code
+    with platform.uow() as uow:
+        row = uow.session.get(OutboxMessage, otp)
+        assert row is not None
+        kept = (row.state, "482913" in row.body, row.params.get("code"))
+    if keep_codes:  # the development SMS viewer shows it
+        assert kept == ("sent", True, "482913")
+    else:
+        assert kept == ("sent", False, None)
