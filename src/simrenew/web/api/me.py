@@ -12,8 +12,6 @@ from fastapi import APIRouter, Body, Response
 
 from simrenew import errors
 from simrenew.accounts import service
-from simrenew.lines.rules import normalize_msisdn
-from simrenew.renewals.service import RenewalRequest
 from simrenew.web.api import (
     API_PREFIX,
     AUTH_PROBLEMS,
@@ -40,7 +38,7 @@ from simrenew.web.api.me_schemas import (
     SignInIn,
     example,
 )
-from simrenew.web.api.renewals import RenewalOut
+from simrenew.web.api.renewals import RenewalOut, answer_renewal, renewal_request
 from simrenew.web.deps import (
     BearerTokenDep,
     IdempotencyKeyDep,
@@ -389,25 +387,11 @@ def post_my_renewal(
     response: Response,
 ) -> dict[str, Any]:
     """The renewal awaiting payment, with `payment.redirect_url`; credited when paid."""
-    msisdn = normalize_msisdn(renewal.msisdn)
-    # Fingerprinted with the number normalised: a retry spelling it differently is the same.
-    body = {**renewal.model_dump(mode="json", exclude_none=True), "msisdn": msisdn}
-    identity = renewal.reactivation
-    request = RenewalRequest(
-        msisdn=msisdn,
-        package_code=renewal.package_code,
-        payment_method=renewal.payment.method,
-        idempotency_key=key,
-        body=body,
-        quote_id=renewal.quote_id,
-        reactivation=(identity.id_type, identity.id_number) if identity else None,
-    )
+    request = renewal_request(renewal, key)
     outcome = service.renew_bound_line(
         platform.uow(), platform.payments, caller, request, clock=platform.clock
     )
-    if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return outcome.body
+    return answer_renewal(outcome, response)
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ from simrenew.lines.rules import normalize_msisdn
 from simrenew.payments.service import renew_with_payment
 from simrenew.payments.views import get_renewal_with_payment
 from simrenew.renewals.quotes import quote_renewal
-from simrenew.renewals.service import RenewalRequest, credit_renewal
+from simrenew.renewals.service import RenewalOutcome, RenewalRequest, credit_renewal
 from simrenew.staff.rules import IMMEDIATE_METHODS
 from simrenew.web.api import (
     API_PREFIX,
@@ -157,6 +157,55 @@ class RenewalIn(RequestBody):
         "holder's ID as checked by the agent. Without it a suspended line is refused with "
         "line_suspended; a document that is not the registered one with identity_mismatch.",
     )
+
+
+class _PaymentBody(Protocol):
+    @property
+    def method(self) -> str: ...
+
+
+class RenewalBody(Protocol):
+    """What every channel's renewal body carries (RenewalIn, the app's MeRenewalIn)."""
+
+    @property
+    def msisdn(self) -> str: ...
+    @property
+    def package_code(self) -> str: ...
+    @property
+    def quote_id(self) -> str | None: ...
+    @property
+    def payment(self) -> _PaymentBody: ...
+    @property
+    def reactivation(self) -> ReactivationIn | None: ...
+    def model_dump(self, *, mode: str, exclude_none: bool) -> dict[str, Any]: ...
+
+
+def renewal_request(
+    renewal: RenewalBody, key: str, *, channel: str | None = None
+) -> RenewalRequest:
+    """The service's request for a renewal body under an Idempotency-Key."""
+    msisdn = normalize_msisdn(renewal.msisdn)
+    # The body as the service fingerprints it: the number normalised, so that a retry spelling
+    # it differently is still the same request; absent and null optional fields alike.
+    body = {**renewal.model_dump(mode="json", exclude_none=True), "msisdn": msisdn}
+    identity = renewal.reactivation
+    return RenewalRequest(
+        msisdn=msisdn,
+        package_code=renewal.package_code,
+        payment_method=renewal.payment.method,
+        idempotency_key=key,
+        body=body,
+        quote_id=renewal.quote_id,
+        channel=channel,
+        reactivation=(identity.id_type, identity.id_number) if identity else None,
+    )
+
+
+def answer_renewal(outcome: RenewalOutcome, response: Response) -> dict[str, Any]:
+    """The renewal's body; a replayed answer says so in a header."""
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return outcome.body
 
 
 class PaymentOut(BaseModel):
@@ -327,33 +376,14 @@ def post_renewal(
     response: Response,
 ) -> dict[str, Any]:
     """Credit the line; a retry with the same key and body answers the first result again."""
-    msisdn = normalize_msisdn(renewal.msisdn)
-    # The body as the service fingerprints it: the number normalised, so that a retry spelling
-    # it differently is still the same request; absent and null optional fields alike.
-    body = {**renewal.model_dump(mode="json", exclude_none=True), "msisdn": msisdn}
-    request = RenewalRequest(
-        msisdn=msisdn,
-        package_code=renewal.package_code,
-        payment_method=renewal.payment.method,
-        idempotency_key=key,
-        body=body,
-        quote_id=renewal.quote_id,
-        channel=renewal.channel,
-        reactivation=(
-            (renewal.reactivation.id_type, renewal.reactivation.id_number)
-            if renewal.reactivation
-            else None
-        ),
-    )
+    request = renewal_request(renewal, key, channel=renewal.channel)
     if renewal.payment.method in IMMEDIATE_METHODS:
         outcome = credit_renewal(platform.uow(), caller, request, clock=platform.clock)
     else:
         outcome = renew_with_payment(
             platform.uow(), platform.payments, caller, request, clock=platform.clock
         )
-    if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return outcome.body
+    return answer_renewal(outcome, response)
 
 
 @router.get(
