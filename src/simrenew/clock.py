@@ -60,6 +60,8 @@ def _aware_utc(at: datetime) -> datetime:
 
 def utc(dt: datetime) -> datetime:
     """Aware UTC from a stored instant: naive values (as SQLite returns them) are UTC."""
+    if dt.tzinfo is UTC:
+        return dt  # the common case (PostgreSQL sessions run in UTC), hot in sweeps
     if dt.tzinfo is None or dt.utcoffset() is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)

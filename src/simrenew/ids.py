@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -17,12 +16,29 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _lock = threading.Lock()
 _last_ms = 0
 _last_counter = 0
+# Random bytes from the OS drawn 4 KiB at a time: one system call per ~400 ids, not one each
+# (a sweep makes a hundred thousand). Emptied in a forked child, which must not reuse them.
+_RANDOM_CHUNK = 4096
+_random = b""
+_random_at = 0
+
+
+def _forget_random() -> None:
+    global _random, _random_at
+    _random, _random_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_random)
 
 
 def new_id() -> str:
     """A new UUIDv7 (RFC 9562), increasing within this process even inside one millisecond."""
-    global _last_ms, _last_counter
+    global _last_ms, _last_counter, _random, _random_at
     with _lock:
+        if _random_at + 10 > len(_random):
+            _random, _random_at = os.urandom(_RANDOM_CHUNK), 0
+        random = int.from_bytes(_random[_random_at : _random_at + 10], "big")
+        _random_at += 10
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
             # Same millisecond (or the clock stepped back): count on in the 12-bit rand_a
@@ -33,15 +49,16 @@ def new_id() -> str:
                 ms += 1
                 counter = 0
         else:
-            counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # leave room to count
+            counter = (random >> 64) & 0x7FF  # a new millisecond starts at random, with room
         _last_ms, _last_counter = ms, counter
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version 7
     value |= counter << 64  # rand_a used as a counter
     value |= 0b10 << 62  # RFC 4122 variant
-    value |= rand_b
-    return str(uuid.UUID(int=value))
+    value |= random & ((1 << 62) - 1)
+    # The canonical 8-4-4-4-12 form, as str(uuid.UUID(int=value)) gives, without the object.
+    digits = f"{value:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def _base32(value: int, length: int) -> str:

@@ -19,28 +19,53 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 
-def _array_type(table: Table, column: str, dialect: Dialect) -> str:
-    """The PostgreSQL array type a column's values travel in (JSON travels as text)."""
+def _sql_type(table: Table, column: str, dialect: Dialect) -> str:
+    """The PostgreSQL type a column's values travel in (JSON travels as text)."""
     column_type = table.c[column].type
     if isinstance(column_type, JSON):
-        return "text[]"
-    return f"{column_type.compile(dialect=dialect)}[]"
+        return "text"
+    return str(column_type.compile(dialect=dialect))
 
 
-def _arrays(table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> dict[str, Any]:
-    """One list per column, JSON values serialised (they are cast back in SQL)."""
+def _dumped(table: Table, column: str, values: list[Any]) -> list[Any]:
+    """The values as they travel: JSON serialised (it is cast back in SQL), others as they are."""
+    if isinstance(table.c[column].type, JSON):
+        return [None if value is None else json.dumps(value) for value in values]
+    return values
+
+
+def _split(
+    table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str], keep: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split columns into arrays (one value per row) and constants (one value for every row).
+
+    A column with one value in every row (a batch's instant, state or lane) travels once as a
+    plain parameter: psycopg dumps array elements one by one in Python, so each constant
+    column left as an array costs a Python call per row. `keep` stays an array (the key).
+    """
     arrays: dict[str, Any] = {}
+    constants: dict[str, Any] = {}
     for column in columns:
         values = [row[column] for row in rows]
-        if isinstance(table.c[column].type, JSON):
-            values = [None if value is None else json.dumps(value) for value in values]
-        arrays[column] = values
-    return arrays
+        first = values[0]
+        if column != keep and values.count(first) == len(values):
+            constants[column] = _dumped(table, column, [first])[0]
+        else:
+            arrays[column] = _dumped(table, column, values)
+    return arrays, constants
+
+
+def _value(table: Table, column: str, dialect: Dialect, constants: dict[str, Any]) -> str:
+    """How a column's value appears in the SELECT list: the unnest() column or a constant."""
+    is_json = isinstance(table.c[column].type, JSON)
+    if column in constants:
+        return f"%({column})s::{'json' if is_json else _sql_type(table, column, dialect)}"
+    return f"t.{column}::json" if is_json else f"t.{column}"
 
 
 def _unnest(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
     # %(name)b: psycopg sends the array in binary, not as escaped text.
-    arrays = ", ".join(f"%({c})b::{_array_type(table, c, dialect)}" for c in columns)
+    arrays = ", ".join(f"%({c})b::{_sql_type(table, c, dialect)}[]" for c in columns)
     return f"unnest({arrays}) AS t({', '.join(columns)})"
 
 
@@ -67,11 +92,14 @@ def insert_rows(
     rows: Sequence[dict[str, Any]],
     *,
     skip_duplicate: str | None = None,
+    replace_duplicate: str | None = None,
     returning: str | None = None,
 ) -> list[Any]:
-    """Insert rows (dicts with the same keys); skip those whose `skip_duplicate` key exists.
+    """Insert rows (dicts with the same keys).
 
-    Returns the `returning` column of the rows inserted (none when not asked for).
+    A row whose `skip_duplicate` key exists is skipped; one whose `replace_duplicate` key
+    exists overwrites the other columns of the row found. Returns the `returning` column of
+    the rows written (none when not asked for).
     """
     if not rows:
         return []
@@ -80,23 +108,30 @@ def insert_rows(
         insert = sqlite.insert(table)
         if skip_duplicate is not None:
             insert = insert.on_conflict_do_nothing(index_elements=[table.c[skip_duplicate]])
+        if replace_duplicate is not None:
+            insert = insert.on_conflict_do_update(
+                index_elements=[table.c[replace_duplicate]],
+                set_={c: insert.excluded[c] for c in columns if c != replace_duplicate},
+            )
         if returning is None:
             connection.execute(insert, list(rows))
             return []
         return list(connection.execute(insert.returning(table.c[returning]), list(rows)).scalars())
-    selected = ", ".join(
-        f"{column}::json" if isinstance(table.c[column].type, JSON) else column
-        for column in columns
-    )
+    arrays, constants = _split(table, rows, columns, keep=columns[0])
+    dialect = connection.dialect
+    selected = ", ".join(_value(table, column, dialect, constants) for column in columns)
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names from the schema
-        f"SELECT {selected} FROM {_unnest(table, columns, connection.dialect)}"
+        f"SELECT {selected} FROM {_unnest(table, list(arrays), dialect)}"
     )
     if skip_duplicate is not None:
         sql += f" ON CONFLICT ({skip_duplicate}) DO NOTHING"
+    if replace_duplicate is not None:
+        replaced = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != replace_duplicate)
+        sql += f" ON CONFLICT ({replace_duplicate}) DO UPDATE SET {replaced}"
     if returning is not None:
         sql += f" RETURNING {returning}"
-    found = _execute_binary(connection, sql, _arrays(table, rows, columns), fetch=returning)
+    found = _execute_binary(connection, sql, arrays | constants, fetch=returning)
     return [row[0] for row in found]
 
 
@@ -127,12 +162,14 @@ def update_rows(
             statement, [{f"row_{name}": value for name, value in row.items()} for row in rows]
         )
         return
-    assignments = [f"{column} = t.{column}" for column in columns]
+    names = [key, *columns]
+    arrays, constants = _split(table, rows, names, keep=key)
+    dialect = connection.dialect
+    assignments = [f"{column} = {_value(table, column, dialect, constants)}" for column in columns]
     if increment is not None:
         assignments.append(f"{increment} = {table.name}.{increment} + 1")
-    names = [key, *columns]
     sql = (
         f"UPDATE {table.name} SET {', '.join(assignments)} "  # noqa: S608 - schema names
-        f"FROM {_unnest(table, names, connection.dialect)} WHERE {table.name}.{key} = t.{key}"
+        f"FROM {_unnest(table, list(arrays), dialect)} WHERE {table.name}.{key} = t.{key}"
     )
-    _execute_binary(connection, sql, _arrays(table, rows, names), fetch=None)
+    _execute_binary(connection, sql, arrays | constants, fetch=None)

@@ -31,7 +31,9 @@ NOTICE_TEMPLATES = {
 
 def end_key(valid_until: datetime) -> str:
     """A line's end date as dedupe keys spell it, e.g. "2026-12-03T11:05:00Z" (UTC)."""
-    return f"{utc(valid_until):%Y-%m-%dT%H:%M:%SZ}"
+    # isoformat() of the whole seconds, not strftime: the same text at a fraction of the cost
+    # (the sweep keys every SMS it queues).
+    return utc(valid_until).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def key_prefix_sql(msisdn: Any, valid_until: Any, dialect: str) -> ColumnElement[str]:

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from simrenew.clock import utc
+from simrenew.db.bulk import insert_rows
 from simrenew.db.session import UnitOfWork
 from simrenew.lines.models import PooledNumber
 from simrenew.lines.rules import LifecyclePeriods
@@ -37,24 +37,10 @@ def pool_row(
     }
 
 
-def add_to_pool(connection: Connection, dialect: str, rows: list[dict[str, Any]]) -> None:
+def add_to_pool(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Put recycled numbers into the pool in one statement (a number back again starts over)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_POOL)
-    excluded = statement.excluded
     # A number issued again from the pool and later recycled starts a new quarantine.
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[_POOL.c.msisdn],
-            set_={
-                "operator_code": excluded.operator_code,
-                "recycled_at": excluded.recycled_at,
-                "available_at": excluded.available_at,
-                "reused_at": None,
-            },
-        ),
-        rows,
-    )
+    insert_rows(connection, _POOL, rows, replace_duplicate="msisdn")
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ queue it twice.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -38,12 +40,14 @@ from simrenew.lines.models import Line, LineHistory
 from simrenew.lines.rules import LineState, transitions_between
 from simrenew.notify.models import OutboxMessage
 from simrenew.notify.rules import due_reminder, parse_quiet_hours, quiet_hours_end
-from simrenew.renewals.ledger import expire_bonus_if_due, post
+from simrenew.renewals.ledger import forfeit_all
+from simrenew.renewals.models import LedgerEntry
 from simrenew.settings import Settings
 
 _LINES: Table = Line.__table__  # type: ignore[assignment]  # a mapped class has one table
 _HISTORY: Table = LineHistory.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -91,6 +95,7 @@ class _Sweep:
     plans: dict[tuple[str, str], PlanTerms]
     operators: dict[str, OperatorTerms]
     batch_size: int
+    dialect: str
 
 
 def sweep_lifecycle(
@@ -100,44 +105,105 @@ def sweep_lifecycle(
     batch_size: int,
     progress: Callable[[int], None] | None = None,
     quiet_hours: str | None = None,
+    connections: int | None = None,
 ) -> SweepSummary:
-    """Record every transition due at `now` and queue due reminders and notices, in batches."""
+    """Record every transition due at `now` and queue due reminders and notices, in batches.
+
+    On PostgreSQL `connections` batches are worked on at once, each in its own transaction
+    (default: SIMRENEW_SWEEP_CONNECTIONS), so one batch's writes run in the database while the
+    next batch's rules and messages are worked out in Python. SQLite has one writer: one.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    uow_factory, spec = _resolve(platform_or_uow_factory, quiet_hours)
+    uow_factory, spec, wanted = _resolve(platform_or_uow_factory, quiet_hours, connections)
     sweep = _prepare(uow_factory, utc(now), spec, batch_size)
     summary = SweepSummary()
     if not sweep.plans:
         return summary  # no catalog, so no lines either (every line names its plan)
-    after = ""
+    claims = _Claims(progress=progress)
+    workers = wanted if sweep.dialect == "postgresql" else 1
+    if workers == 1:
+        summary.add(_sweep_claims(uow_factory, sweep, claims))
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
+            runs = [pool.submit(_sweep_claims, uow_factory, sweep, claims) for _ in range(workers)]
+            for run in runs:
+                summary.add(run.result())
+    if summary.sms_queued and sweep.send_at > sweep.now:
+        summary.sms_held_until = sweep.send_at
+    return summary
+
+
+@dataclass
+class _Claims:
+    """Hands out batches in MSISDN order to the sweep's connections, one claim at a time."""
+
+    progress: Callable[[int], None] | None
+    after: str = ""  # the last MSISDN claimed so far
+    done: bool = False  # a claim found fewer due lines than a batch: nothing is left
+    examined: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(
+        self, session: Session, sweep: _Sweep, after: str | None
+    ) -> tuple[str, list[DueLine]]:
+        """Lock the next batch of due lines (or, retrying a batch, those after its `after`).
+
+        Returns where the claim started and the lines locked.
+        """
+        with self.lock:
+            start = self.after if after is None else after
+            if after is None and self.done:
+                return start, []
+            lines = due.lock_due_lines(
+                session, sweep.plans, now=sweep.now, after=start, limit=sweep.batch_size
+            )
+            # Fewer rows than asked for: nothing due is left past the last (rows another
+            # sweeper holds were skipped: they are its to handle).
+            if len(lines) < sweep.batch_size:
+                self.done = True
+            if lines and lines[-1].msisdn > self.after:
+                self.after = lines[-1].msisdn
+            return start, lines
+
+    def handled(self, count: int) -> None:
+        """Count a committed batch's lines and tell whoever watches the progress."""
+        with self.lock:
+            self.examined += count
+            if self.progress is not None:
+                self.progress(self.examined)
+
+
+def _sweep_claims(uow_factory: UowFactory, sweep: _Sweep, claims: _Claims) -> SweepSummary:
+    """Claim and handle batches on one connection until no due line is left."""
+    summary = SweepSummary()
     while True:
-        batch, last = retrying(partial(_sweep_batch, uow_factory, sweep, after))
-        summary.add(batch)
-        if progress is not None:
-            progress(summary.lines_examined)
-        # Fewer rows than asked for: nothing due is left past `last` (rows another sweeper
-        # holds were skipped: they are its to handle).
-        if last is None or batch.lines_examined < batch_size:
-            if summary.sms_queued and sweep.send_at > sweep.now:
-                summary.sms_held_until = sweep.send_at
+        start: list[str | None] = [None]  # where this batch's claim started, kept for a retry
+        batch = retrying(partial(_sweep_batch, uow_factory, sweep, claims, start))
+        if not batch.lines_examined:
             return summary
-        after = last
+        summary.add(batch)
+        claims.handled(batch.lines_examined)
 
 
 def count_due_lines(platform_or_uow_factory: Platform | UowFactory, *, now: datetime) -> int:
     """How many lines have something due at `now` (the total of the sweep's progress bar)."""
-    uow_factory, _ = _resolve(platform_or_uow_factory, "")
+    uow_factory, _, _ = _resolve(platform_or_uow_factory, "", 1)
     with uow_factory() as uow:
         return due.count_due(uow.session, current_catalog(uow.session).plans, now=utc(now))
 
 
-def _resolve(target: Platform | UowFactory, quiet_hours: str | None) -> tuple[UowFactory, str]:
+def _resolve(
+    target: Platform | UowFactory, quiet_hours: str | None, connections: int | None
+) -> tuple[UowFactory, str, int]:
+    """The unit-of-work factory, quiet hours and connections: given, else the settings'."""
     if isinstance(target, Platform):
         spec = target.settings.quiet_hours if quiet_hours is None else quiet_hours
-        return target.uow, spec
+        wanted = target.settings.sweep_connections if connections is None else connections
+        return target.uow, spec, wanted
     if quiet_hours is None:
         quiet_hours = str(Settings.model_fields["quiet_hours"].default)
-    return target, quiet_hours
+    return target, quiet_hours, 1 if connections is None else connections
 
 
 def _prepare(uow_factory: UowFactory, now: datetime, spec: str, batch_size: int) -> _Sweep:
@@ -148,7 +214,9 @@ def _prepare(uow_factory: UowFactory, now: datetime, spec: str, batch_size: int)
         raise ValidationFailed(f"SIMRENEW_QUIET_HOURS: {error}.") from None
     with uow_factory() as uow:
         catalog = current_catalog(uow.session)
-    return _Sweep(now, quiet_hours_end(now, spec), catalog.plans, catalog.operators, batch_size)
+        dialect = uow.session.get_bind().dialect.name
+    send_at = quiet_hours_end(now, spec)
+    return _Sweep(now, send_at, catalog.plans, catalog.operators, batch_size, dialect)
 
 
 @dataclass
@@ -158,6 +226,7 @@ class _Writes:
     history: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     pooled: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
     kinds: dict[str, tuple[str, int]] = field(default_factory=dict)  # by dedupe key
 
@@ -178,29 +247,28 @@ class _Writes:
 
 
 def _sweep_batch(
-    uow_factory: UowFactory, sweep: _Sweep, after: str
-) -> tuple[SweepSummary, str | None]:
-    """Handle the next batch of due lines after `after`; return its counts and last MSISDN."""
+    uow_factory: UowFactory, sweep: _Sweep, claims: _Claims, start: list[str | None]
+) -> SweepSummary:
+    """Claim the next batch of due lines and handle it in one transaction; return its counts.
+
+    `start` keeps where the claim began: a retried transaction claims from there again.
+    """
     summary = SweepSummary(batches=1)
     with uow_factory() as uow:
         session = uow.session
-        lines = due.lock_due_lines(
-            session, sweep.plans, now=sweep.now, after=after, limit=sweep.batch_size
-        )
+        start[0], lines = claims.claim(session, sweep, start[0])
         if not lines:
-            return summary, None
+            return SweepSummary()
         writes = _Writes()
         for line in lines:
-            _sweep_line(session, sweep, line, writes, summary)
+            _sweep_line(sweep, line, writes, summary)
         _flush(session, writes, summary)
         uow.commit()
     summary.lines_examined = len(lines)
-    return summary, lines[-1].msisdn
+    return summary
 
 
-def _sweep_line(
-    session: Session, sweep: _Sweep, line: DueLine, writes: _Writes, summary: SweepSummary
-) -> None:
+def _sweep_line(sweep: _Sweep, line: DueLine, writes: _Writes, summary: SweepSummary) -> None:
     """Work out everything due on one locked line and add it to the batch's writes."""
     now = sweep.now
     plan = sweep.plans[(line.operator_code, line.plan_code)]
@@ -233,7 +301,11 @@ def _sweep_line(
         _, state, since = steps[-1]
         line.state = state.value
         if state is LineState.RECYCLED:
-            summary.forfeited_fils += _forfeit(session, line, now)
+            forfeits = forfeit_all(line, now)  # an expired bonus is written off as such first
+            writes.ledger.extend(forfeits)
+            summary.forfeited_fils -= sum(
+                row["amount_fils"] for row in forfeits if row["kind"] == "recycle_forfeit"
+            )
             writes.pooled.append(pool.pool_row(msisdn, line.operator_code, since, plan.periods))
             summary.numbers_pooled += 1
         writes.lines.append(
@@ -243,7 +315,7 @@ def _sweep_line(
                 "state_since": since,
                 "paid_fils": line.paid_fils,
                 "bonus_fils": line.bonus_fils,
-                "balance_fils": line.paid_fils + line.bonus_fils,
+                "balance_fils": line.balance_fils,
                 "bonus_expires_at": line.bonus_expires_at,
                 "updated_at": now,
             }
@@ -256,25 +328,6 @@ def _sweep_line(
     if state is LineState.SUSPENDED and notices.warning_due(valid_until, plan.periods, now):
         key = notices.warning_key(msisdn, valid_until)
         writes.queue(sweep, line, "recycle_warning", params=params("recycle_warning"), key=key)
-
-
-def _forfeit(session: Session, due_line: DueLine, now: datetime) -> int:
-    """Take a recycled line's whole balance through the ledger; return how much was forfeited."""
-    # The ledger works on a Line; one is built only here, for the few lines with money.
-    line = Line(
-        msisdn=due_line.msisdn,
-        paid_fils=due_line.paid_fils,
-        bonus_fils=due_line.bonus_fils,
-        balance_fils=due_line.paid_fils + due_line.bonus_fils,
-        bonus_expires_at=due_line.bonus_expires_at,
-    )
-    expire_bonus_if_due(session, line, now)  # an expired bonus is written off as such first
-    forfeited = line.balance_fils
-    for bucket, amount in (("paid", line.paid_fils), ("bonus", line.bonus_fils)):
-        if amount:
-            post(session, line, bucket=bucket, kind="recycle_forfeit", amount_fils=-amount, now=now)
-    due_line.paid_fils, due_line.bonus_fils, due_line.bonus_expires_at = 0, 0, None
-    return forfeited
 
 
 def _flush(session: Session, writes: _Writes, summary: SweepSummary) -> None:
@@ -292,7 +345,8 @@ def _flush(session: Session, writes: _Writes, summary: SweepSummary) -> None:
             summary.reminders[days] += 1
         else:
             summary.notices[template] += 1
+    insert_rows(connection, _LEDGER, writes.ledger)
     if writes.pooled:
-        pool.add_to_pool(connection, connection.dialect.name, writes.pooled)
+        pool.add_to_pool(connection, writes.pooled)
     # Lines last: a version bump and the state in one UPDATE for the whole batch.
     update_rows(connection, _LINES, writes.lines, key="msisdn", increment="version")

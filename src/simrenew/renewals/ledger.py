@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,54 @@ from simrenew.lines.models import Line
 from simrenew.renewals.models import LedgerEntry
 
 BUCKETS = ("paid", "bonus")
+
+
+class Buckets(Protocol):
+    """A locked line's balance as the ledger changes it: the ORM line or the sweep's plain row."""
+
+    msisdn: str
+    paid_fils: int
+    bonus_fils: int
+    balance_fils: int
+    bonus_expires_at: datetime | None
+
+
+def entry(
+    line: Buckets,
+    *,
+    bucket: str,
+    kind: str,
+    amount_fils: int,
+    now: datetime,
+    renewal_id: str | None = None,
+    charge_id: str | None = None,
+    charge_kind: str | None = None,
+) -> dict[str, Any]:
+    """Change one bucket of a locked line by a signed amount; return the ledger row to append.
+
+    Pure: the caller writes the row in the same transaction as the line (post() does both).
+    """
+    if bucket not in BUCKETS:
+        raise ValueError(f"unknown bucket {bucket!r}")
+    if not isinstance(amount_fils, int) or isinstance(amount_fils, bool) or amount_fils == 0:
+        raise ValueError("a ledger amount is a non-zero integer number of fils")
+    paid = line.paid_fils + (amount_fils if bucket == "paid" else 0)
+    bonus = line.bonus_fils + (amount_fils if bucket == "bonus" else 0)
+    if paid < 0 or bonus < 0:
+        raise ValueError("a bucket may never go below zero")
+    line.paid_fils, line.bonus_fils, line.balance_fils = paid, bonus, paid + bonus
+    return {
+        "id": new_id(),
+        "msisdn": line.msisdn,
+        "at": now,
+        "bucket": bucket,
+        "kind": kind,
+        "amount_fils": amount_fils,
+        "balance_after_fils": paid + bonus,
+        "renewal_id": renewal_id,
+        "charge_id": charge_id,
+        "charge_kind": charge_kind,
+    }
 
 
 def post(
@@ -27,43 +76,55 @@ def post(
     charge_kind: str | None = None,
 ) -> LedgerEntry:
     """Change one bucket of a locked line by a signed amount and append its ledger row."""
-    if bucket not in BUCKETS:
-        raise ValueError(f"unknown bucket {bucket!r}")
-    if not isinstance(amount_fils, int) or isinstance(amount_fils, bool) or amount_fils == 0:
-        raise ValueError("a ledger amount is a non-zero integer number of fils")
-    if bucket == "paid":
-        line.paid_fils += amount_fils
-    else:
-        line.bonus_fils += amount_fils
-    if line.paid_fils < 0 or line.bonus_fils < 0:
-        raise ValueError("a bucket may never go below zero")
-    line.balance_fils = line.paid_fils + line.bonus_fils
-    line.updated_at = now
-    entry = LedgerEntry(
-        id=new_id(),
-        msisdn=line.msisdn,
-        at=now,
-        bucket=bucket,
-        kind=kind,
-        amount_fils=amount_fils,
-        balance_after_fils=line.balance_fils,
-        renewal_id=renewal_id,
-        charge_id=charge_id,
-        charge_kind=charge_kind,
+    row = LedgerEntry(
+        **entry(
+            line,
+            bucket=bucket,
+            kind=kind,
+            amount_fils=amount_fils,
+            now=now,
+            renewal_id=renewal_id,
+            charge_id=charge_id,
+            charge_kind=charge_kind,
+        )
     )
-    insert_now(session, entry)
-    return entry
+    line.updated_at = now
+    insert_now(session, row)
+    return row
+
+
+def bonus_write_off(line: Buckets, now: datetime) -> dict[str, Any] | None:
+    """Write off a bonus whose expiry has passed, so it is never spent or revived (pure).
+
+    Returns the ledger row to append, or None when no bonus has expired.
+    """
+    if not (line.bonus_fils and line.bonus_expires_at is not None):
+        return None
+    if now < line.bonus_expires_at:
+        return None
+    row = entry(line, bucket="bonus", kind="bonus_expiry", amount_fils=-line.bonus_fils, now=now)
+    line.bonus_expires_at = None
+    return row
 
 
 def expire_bonus_if_due(session: Session, line: Line, now: datetime) -> None:
     """Write off a bonus whose expiry has passed, so it is never spent or revived."""
-    if line.bonus_fils and line.bonus_expires_at is not None and now >= line.bonus_expires_at:
-        post(
-            session,
-            line,
-            bucket="bonus",
-            kind="bonus_expiry",
-            amount_fils=-line.bonus_fils,
-            now=now,
-        )
-        line.bonus_expires_at = None
+    row = bonus_write_off(line, now)
+    if row is not None:
+        line.updated_at = now
+        insert_now(session, LedgerEntry(**row))
+
+
+def forfeit_all(line: Buckets, now: datetime) -> list[dict[str, Any]]:
+    """Take a recycled line's whole balance (pure): the ledger rows to append, in order.
+
+    An expired bonus is written off as such first; what is left of each bucket is forfeited.
+    """
+    rows = [row] if (row := bonus_write_off(line, now)) is not None else []
+    for bucket, amount in (("paid", line.paid_fils), ("bonus", line.bonus_fils)):
+        if amount:
+            rows.append(
+                entry(line, bucket=bucket, kind="recycle_forfeit", amount_fils=-amount, now=now)
+            )
+    line.bonus_expires_at = None
+    return rows

@@ -14,7 +14,8 @@ from simrenew.bootstrap import Platform
 from simrenew.clock import KUWAIT, FixedClock, utc
 from simrenew.errors import ValidationFailed
 from simrenew.lines.models import Line, LineHistory, PooledNumber
-from simrenew.lines.pool import list_pool
+from simrenew.lines.pool import add_to_pool, list_pool, pool_row
+from simrenew.lines.rules import LifecyclePeriods
 from simrenew.lines.sweep import SweepSummary, count_due_lines, sweep_lifecycle
 from simrenew.notify.models import OutboxMessage
 from simrenew.renewals.audit import audit_ledger
@@ -491,6 +492,63 @@ def test_two_sweepers_at_once_record_each_transition_once(
     assert len(keys) == len(set(keys)) == 200
     assert states == {"grace"}
     assert audit_ok(catalog)
+
+
+def test_one_sweep_on_three_connections_handles_each_line_once(
+    catalog: Platform, clock: FixedClock
+) -> None:
+    lines = [f"+9655002{n:04d}" for n in range(300)]
+    for n, msisdn in enumerate(lines):
+        # A third already ended (grace), a third in the 3-day reminder window, a third idle.
+        days = (-1, 2, 30)[n % 3]
+        make_line(catalog, msisdn, valid_for=timedelta(days=days), paid_fils=100)
+    seen: list[int] = []
+
+    summary = sweep_lifecycle(
+        catalog,
+        now=clock.now(),
+        batch_size=7,
+        quiet_hours="",
+        connections=3,  # on SQLite, one: it has a single writer
+        progress=seen.append,
+    )
+
+    assert summary.transitions == {("active", "grace"): 100}
+    assert summary.reminders == {3: 100}
+    assert summary.lines_examined == 200
+    assert seen == sorted(seen)  # the bar only moves forward
+    assert seen[-1] == 200
+    with catalog.uow() as uow:
+        history = uow.session.execute(
+            select(LineHistory.msisdn, func.count())
+            .where(LineHistory.event == "expiry")
+            .group_by(LineHistory.msisdn)
+        ).all()
+        keys = uow.session.scalars(select(OutboxMessage.dedupe_key)).all()
+    assert sorted(msisdn for msisdn, _ in history) == lines[::3]
+    assert {n for _, n in history} == {1}
+    assert len(keys) == len(set(keys)) == 200
+    assert sweep(catalog).changes == 0
+    assert audit_ok(catalog)
+
+
+def test_a_number_recycled_again_starts_a_new_quarantine(
+    catalog: Platform, clock: FixedClock
+) -> None:
+    periods = LifecyclePeriods(grace_days=7, suspension_days=30, recycle_days=90)
+    first, again = clock.now() - timedelta(days=100), clock.now()
+    with catalog.uow() as uow:
+        connection = uow.session.connection()
+        add_to_pool(connection, [pool_row(MSISDN, "zahra", first, periods)])
+        add_to_pool(connection, [pool_row(MSISDN, "zahra", again, periods)])
+        uow.commit()
+
+    listing = list_pool(catalog.uow(), now=clock.now())
+
+    assert [(e.msisdn, e.recycled_at, e.available) for e in listing.entries] == [
+        (MSISDN, again, False)
+    ]
+    assert listing.entries[0].available_at == again + timedelta(days=90)
 
 
 def test_sub_second_end_dates_are_keyed_alike_in_sql_and_python(
