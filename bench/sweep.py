@@ -78,6 +78,7 @@ class Timings:
     summary: SweepSummary
     audit_ok: bool
     batch_size: int
+    connections: int
 
     @property
     def ratio(self) -> float:
@@ -246,7 +247,7 @@ def report(t: Timings) -> str:
             f"{t.lines:,} lines loaded with COPY in {t.load_s:.1f} s; {due:,} due "
             f"({due / t.lines:.1%}): "
             + ", ".join(f"{kind} {t.due[kind]:,}" for kind, _ in DUE_MIX)
-            + f". Batch size {t.batch_size:,}.",
+            + f". Batch size {t.batch_size:,}, {t.connections} connections.",
             "",
             "| measurement | seconds | rows | rows/s |",
             "|---|---:|---:|---:|",
@@ -269,11 +270,13 @@ def report(t: Timings) -> str:
             "reads each due line with its subscriber's language, runs the lifecycle rules and "
             "renders the SMS in Python, and writes the line, one history row per transition, "
             "one outbox row per SMS (five indexes) and, on recycling, ledger and pool rows. "
-            "Each batch sends one statement per table (PostgreSQL `unnest()` of binary "
-            "arrays), except the ledger: every forfeit goes through `renewals.ledger.post`, "
-            "one INSERT each. The idle re-run is the worker's cost every minute: one pass "
-            "over the lines' primary key with a probe of the outbox's dedupe key for lines "
-            "in a reminder window.",
+            "Each batch is one transaction sending one statement per table (PostgreSQL "
+            "`unnest()` of binary arrays, a column with one value for the whole batch sent "
+            "once); batches are claimed one after another in MSISDN order and worked on "
+            f"{t.connections} at a time, so PostgreSQL writes some while Python prepares "
+            "others. The idle re-run is the worker's cost every minute: one pass over the "
+            "lines' primary key with a probe of the outbox's dedupe key for lines in a "
+            "reminder window.",
             END,
         ]
     )
@@ -288,12 +291,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines to load")
     parser.add_argument("--batch-size", type=int, default=5000, help="lines per transaction")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=Settings.model_fields["sweep_connections"].default,
+        help="batches worked on at once (SIMRENEW_SWEEP_CONNECTIONS)",
+    )
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the data")
     parser.add_argument("--results", type=Path, default=RESULTS, help="report to update")
     parser.add_argument("--no-results", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    if args.lines < 100 or args.batch_size < 1:
-        parser.error("need --lines >= 100 and --batch-size >= 1")
+    if args.lines < 100 or args.batch_size < 1 or not 1 <= args.connections <= 16:
+        parser.error("need --lines >= 100, --batch-size >= 1 and --connections from 1 to 16")
     return args
 
 
@@ -314,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             database_url=url,
             secret_key="bench-not-a-secret",  # noqa: S106 - nothing is signed here
             quiet_hours="",
+            sweep_connections=args.connections,
             data_dir=Path(tempfile.gettempdir()) / "simrenew-bench",
         )
         platform = build_platform(settings, clock=FixedClock(NOW))
@@ -355,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary,
         audit.ok,
         args.batch_size,
+        args.connections,
     )
     if update_rows != summary.lines_examined:
         print(f"!! the UPDATE moved {update_rows:,} rows, the sweep examined a different number")

@@ -2,7 +2,8 @@
 # Install the Debian packages the tests use, idempotently: Kannel and its fake SMSC (SMS tests),
 # chromium (browser tests, driven by Playwright: no browser is ever downloaded), the fonts receipt
 # PDFs need (DejaVu for Latin and Arabic, WenQuanYi Zen Hei for Chinese), Pango (WeasyPrint's text
-# layout) and poppler-utils (pdftotext, pdftoppm: tests read PDFs back). Does nothing when every
+# layout), HarfBuzz's subsetter (WeasyPrint embeds only the glyphs a receipt uses) and
+# poppler-utils (pdftotext, pdftoppm: tests read PDFs back). Does nothing when every
 # file is present; otherwise one `apt-get update` if needed and one install of what is missing.
 # Exits non-zero when something cannot be installed: the tests needing it then fail, never skip.
 set -euo pipefail
@@ -15,6 +16,7 @@ WANTED=(
   "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
   "fonts-wqy-zenhei:/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
   "libpangoft2-1.0-0:/usr/lib/x86_64-linux-gnu/libpangoft2-1.0.so.0"
+  "libharfbuzz-subset0:/usr/lib/x86_64-linux-gnu/libharfbuzz-subset.so.0"
   "poppler-utils:/usr/bin/pdftotext"
 )
 
@@ -24,6 +26,9 @@ for entry in "${WANTED[@]}"; do
   file="${entry#*:}"
   if [ "$package" = "libpangoft2-1.0-0" ] && ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0"; then
     continue  # any architecture's Pango will do
+  fi
+  if [ "$package" = "libharfbuzz-subset0" ] && ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so.0"; then
+    continue  # WeasyPrint subsets fonts with it (without it, a warning the tests treat as an error)
   fi
   [ -e "$file" ] || missing+=("$package")
 done

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-09:00"
     sweep_batch_size: int = Field(default=5000, gt=0)
     # Batches a sweep works on at once on PostgreSQL, one connection each (SQLite: always 1).
-    sweep_connections: int = Field(default=2, gt=0, le=16)
+    sweep_connections: int = Field(default=4, gt=0, le=16)
     outbox_batch_size: int = Field(default=500, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
     sms_rate_per_second: float = Field(default=50.0, gt=0)  # what the SMSC allows

@@ -10,10 +10,10 @@ get plain executemany, which is fast there.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Connection, Table, bindparam, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
@@ -30,7 +30,7 @@ def _sql_type(table: Table, column: str, dialect: Dialect) -> str:
 def _dumped(table: Table, column: str, values: list[Any]) -> list[Any]:
     """The values as they travel: JSON serialised (it is cast back in SQL), others as they are."""
     if isinstance(table.c[column].type, JSON):
-        return [None if value is None else json.dumps(value) for value in values]
+        return [None if value is None else orjson.dumps(value).decode() for value in values]
     return values
 
 

@@ -3,8 +3,9 @@
 Set-based and batched for millions of lines. Each batch is one transaction that locks, in
 MSISDN order after the previous batch, only lines with something due at `now` (lines.due). On
 PostgreSQL the batch is locked `FOR UPDATE SKIP LOCKED`: two sweepers share the work and never
-handle one line twice; on SQLite the transaction holds the database's write lock. The batch's
-rows go out as one statement per table (db.bulk).
+handle one line twice, and one sweep works on SIMRENEW_SWEEP_CONNECTIONS batches at once,
+claimed one after another; on SQLite the transaction holds the database's write lock. The
+batch's rows go out as one statement per table (db.bulk).
 
 Every transition writes one history row (event "expiry", at the instant it happened) and queues
 one SMS (lines.notices); recycling forfeits the balance through the ledger and pools the number.
@@ -135,6 +136,14 @@ def sweep_lifecycle(
 
 
 @dataclass
+class _Claim:
+    """Where one batch's claim started: a retried transaction claims from there again."""
+
+    started: bool = False
+    after: str = ""  # the MSISDN it started after
+
+
+@dataclass
 class _Claims:
     """Hands out batches in MSISDN order to the sweep's connections, one claim at a time."""
 
@@ -144,19 +153,15 @@ class _Claims:
     examined: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def claim(
-        self, session: Session, sweep: _Sweep, after: str | None
-    ) -> tuple[str, list[DueLine]]:
-        """Lock the next batch of due lines (or, retrying a batch, those after its `after`).
-
-        Returns where the claim started and the lines locked.
-        """
+    def claim(self, session: Session, sweep: _Sweep, claim: _Claim) -> list[DueLine]:
+        """Lock the next batch of due lines (or, retrying a batch, those after its start)."""
         with self.lock:
-            start = self.after if after is None else after
-            if after is None and self.done:
-                return start, []
+            if not claim.started:
+                if self.done:
+                    return []
+                claim.started, claim.after = True, self.after
             lines = due.lock_due_lines(
-                session, sweep.plans, now=sweep.now, after=start, limit=sweep.batch_size
+                session, sweep.plans, now=sweep.now, after=claim.after, limit=sweep.batch_size
             )
             # Fewer rows than asked for: nothing due is left past the last (rows another
             # sweeper holds were skipped: they are its to handle).
@@ -164,7 +169,7 @@ class _Claims:
                 self.done = True
             if lines and lines[-1].msisdn > self.after:
                 self.after = lines[-1].msisdn
-            return start, lines
+            return lines
 
     def handled(self, count: int) -> None:
         """Count a committed batch's lines and tell whoever watches the progress."""
@@ -178,8 +183,7 @@ def _sweep_claims(uow_factory: UowFactory, sweep: _Sweep, claims: _Claims) -> Sw
     """Claim and handle batches on one connection until no due line is left."""
     summary = SweepSummary()
     while True:
-        start: list[str | None] = [None]  # where this batch's claim started, kept for a retry
-        batch = retrying(partial(_sweep_batch, uow_factory, sweep, claims, start))
+        batch = retrying(partial(_sweep_batch, uow_factory, sweep, claims, _Claim()))
         if not batch.lines_examined:
             return summary
         summary.add(batch)
@@ -247,16 +251,13 @@ class _Writes:
 
 
 def _sweep_batch(
-    uow_factory: UowFactory, sweep: _Sweep, claims: _Claims, start: list[str | None]
+    uow_factory: UowFactory, sweep: _Sweep, claims: _Claims, claim: _Claim
 ) -> SweepSummary:
-    """Claim the next batch of due lines and handle it in one transaction; return its counts.
-
-    `start` keeps where the claim began: a retried transaction claims from there again.
-    """
+    """Claim the next batch of due lines and handle it in one transaction; return its counts."""
     summary = SweepSummary(batches=1)
     with uow_factory() as uow:
         session = uow.session
-        start[0], lines = claims.claim(session, sweep, start[0])
+        lines = claims.claim(session, sweep, claim)
         if not lines:
             return SweepSummary()
         writes = _Writes()

@@ -186,12 +186,12 @@ def count_text(n: int, noun: str, language: str) -> str:
 
 def kuwait_date(instant: datetime) -> str:
     """An instant as its Kuwait date, "YYYY-MM-DD" (where the hour does not matter)."""
-    return to_kuwait(instant).strftime("%Y-%m-%d")
+    return to_kuwait(instant).date().isoformat()
 
 
 def kuwait_minute(instant: datetime) -> str:
     """An instant in Kuwait time to the minute, "YYYY-MM-DD HH:MM" (where the hour matters)."""
-    return to_kuwait(instant).strftime("%Y-%m-%d %H:%M")
+    return to_kuwait(instant).replace(tzinfo=None).isoformat(" ", "minutes")
 
 
 def short_url(url: str) -> str:

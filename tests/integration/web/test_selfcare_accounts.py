@@ -75,6 +75,9 @@ def test_sign_out_ends_the_session_and_sign_in_brings_the_visitor_back(
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
     assert "Path=/" in cookie
+    # 12 hours counted from the server's clock, whatever the browser's clock says (the test
+    # clock is fixed in the past: an Expires date alone would be gone on arrival).
+    assert "Max-Age=43200" in cookie
     assert browser.follow().status_code == 200
 
 

@@ -20,6 +20,7 @@ from simrenew.web.pages.selfcare.session import (
     CsrfChecked,
     VisitorDep,
     local_path,
+    session_cookie,
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -72,7 +73,7 @@ def signin(
     except SimrenewError as failure:  # rate limited (says when to try again), bad input
         error = form_error(failure, visitor.language)
     else:
-        visitor.cookies.append(CookieChange(SESSION_COOKIE, grant.token, expires=grant.expires_at))
+        visitor.cookies.append(session_cookie(grant, platform.clock.now()))
         return redirect(local_path(next_path))
     return render(
         request,
@@ -142,7 +143,7 @@ def register(
             error=error,
             password_rules=PASSWORD_RULES[visitor.language],
         )
-    visitor.cookies.append(CookieChange(SESSION_COOKIE, grant.token, expires=grant.expires_at))
+    visitor.cookies.append(session_cookie(grant, platform.clock.now()))
     return redirect("/home?notice=welcome")
 
 

@@ -55,6 +55,17 @@ class CookieChange:
     expires: datetime | None = None
 
 
+def session_cookie(grant: accounts.SessionGrant, now: datetime) -> CookieChange:
+    """The session cookie of a new sign-in, kept by the browser as long as the session lasts.
+
+    Max-Age is counted from the server's clock: a browser whose own clock is off by hours
+    (or a test whose clock is fixed) still keeps the cookie exactly as long as the session.
+    Expires is there too, for browsers that know only that.
+    """
+    seconds = max(0, int((grant.expires_at - now).total_seconds()))
+    return CookieChange(SESSION_COOKIE, grant.token, max_age=seconds, expires=grant.expires_at)
+
+
 @dataclass
 class Visitor:
     """The person looking at a page: language, form token and, once signed in, the account."""
