@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from integration.payments.conftest import Journey
 from simrenew.payments.gateways.fake import SIGNATURE_HEADER, sign
-from simrenew.payments.gateways.tap import SIGNATURE_HEADER as TAP_SIGNATURE_HEADER
+from simrenew.payments.gateways.tap_protocol import SIGNATURE_HEADER as TAP_SIGNATURE_HEADER
 from simrenew.staff.models import AuditEntry
 
 

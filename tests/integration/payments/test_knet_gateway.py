@@ -26,8 +26,8 @@ from simrenew.payments.gateways.base import (
     GatewayUnavailable,
     PaymentOrder,
 )
-from simrenew.payments.gateways.knet import (
-    KnetGateway,
+from simrenew.payments.gateways.knet import KnetGateway
+from simrenew.payments.gateways.knet_protocol import (
     build_response,
     decrypt_trandata,
     encrypt_trandata,

@@ -26,7 +26,8 @@ from simrenew.payments.gateways.base import (
     GatewayOutcome,
     PaymentOrder,
 )
-from simrenew.payments.gateways.tap import TapApiError, TapGateway
+from simrenew.payments.gateways.tap import TapGateway
+from simrenew.payments.gateways.tap_protocol import TapApiError
 
 
 @dataclass

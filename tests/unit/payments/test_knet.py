@@ -19,8 +19,8 @@ from simrenew.payments.gateways.base import (
     GatewayUnavailable,
     PaymentOrder,
 )
-from simrenew.payments.gateways.knet import (
-    KnetGateway,
+from simrenew.payments.gateways.knet import KnetGateway
+from simrenew.payments.gateways.knet_protocol import (
     KnetProtocolError,
     build_request,
     build_response,

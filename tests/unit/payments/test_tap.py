@@ -21,9 +21,9 @@ from simrenew.payments.gateways.base import (
     GatewayUnavailable,
     PaymentOrder,
 )
-from simrenew.payments.gateways.tap import (
+from simrenew.payments.gateways.tap import TapGateway
+from simrenew.payments.gateways.tap_protocol import (
     TapApiError,
-    TapGateway,
     decode_json,
     encode_json,
     format_amount,

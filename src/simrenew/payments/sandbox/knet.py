@@ -19,7 +19,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from simrenew.payments.gateways.knet import (
+from simrenew.payments.gateways.knet_protocol import (
     ACTION_INQUIRY,
     ACTION_PURCHASE,
     ACTION_REFUND,

@@ -23,7 +23,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from simrenew.payments.gateways.tap import decode_json, encode_json
+from simrenew.payments.gateways.tap_protocol import decode_json, encode_json
 from simrenew.payments.sandbox.protocol import BrowserReturn, SandboxContext
 from simrenew.payments.sandbox.store import SandboxPayment
 

@@ -132,12 +132,12 @@ BODY_PROBLEMS: tuple[ProblemClass, ...] = (errors.ValidationFailed, errors.Paylo
 def api_router() -> APIRouter:
     """Every v1 route, under /api/v1."""
     # Imported here: the room routers import this module's vocabulary.
-    from simrenew.web.api import catalog, lines, me, payments, receipts, renewals, sms
+    from simrenew.web.api import catalog, lines, me, me_account, payments, receipts, renewals, sms
 
     # Each room router carries the full prefix itself, so that a route's own path is its
     # whole template (the metrics label it by that).
     router = APIRouter()
-    for room in (catalog, lines, renewals, payments, receipts, me):
+    for room in (catalog, lines, renewals, payments, receipts, me_account, me):
         router.include_router(room.router)
     router.include_router(receipts.public_router)
     router.include_router(sms.router)  # gateway callbacks at /sms/..., outside /api/v1
