@@ -66,6 +66,7 @@ ADMIN_URL = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres"
 DEMO_CATALOG = Path(simrenew.catalog.__file__).parent / "demo" / "demo.yaml"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 REPLAY = Path(__file__).with_name("renewal_replay.sql")
+FLOOR = Path(__file__).with_name("renewal_floor.sql")
 TARGET_RATIO = 0.8
 BUSY_LOAD = 0.75  # per core: a 1-minute load above this before the run means a busy machine
 WARMUP_RENEWALS = 20  # per client, before the clock starts: connections, compiled-SQL caches
@@ -144,6 +145,7 @@ class Row:
     renewal: RunResult
     pgbench: PgbenchResult
     replay: PgbenchResult | None = None
+    floor: PgbenchResult | None = None  # every write in one statement, no client work
 
     @property
     def ratio(self) -> float:
@@ -255,9 +257,12 @@ def run_pgbench(
     )
 
 
-def run_replay(database: str, clients: int, seconds: int, *, lines: int) -> PgbenchResult:
-    """The renewal's own SQL (renewal_replay.sql) run by pgbench: the database's share alone."""
-    script = ("-n", "-M", "prepared", "-f", str(REPLAY), "-D", f"lines={lines}")
+def run_replay(
+    database: str, clients: int, seconds: int, *, lines: int, sql: Path = REPLAY
+) -> PgbenchResult:
+    """The renewal's own SQL (renewal_replay.sql, or the floor) run by pgbench, no Python."""
+    script = ("-n", "-M", "prepared", "-f", str(sql), "-D", f"lines={lines}")
+    vacuum_analyze(database)  # -n: pgbench does not vacuum tables that are not its own
     return run_pgbench(database, clients, seconds, script=script)
 
 
@@ -265,6 +270,18 @@ def checkpoint() -> None:
     """Flush dirty buffers now, so no measurement pays for the one before it."""
     with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
         conn.execute("CHECKPOINT")
+
+
+def vacuum_analyze(database: str) -> None:
+    """Fresh statistics on the bench database before a measurement, as pgbench gives its own.
+
+    The outbox and renewals grow from empty during the run: with the statistics of an empty
+    table the planner may read a renewal's pending SMS through the outbox's state index (every
+    pending message) instead of its recipient's, and the numbers would measure that instead.
+    """
+    url = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 def database_url(name: str) -> str:
@@ -775,17 +792,22 @@ def table_lines(rows: Sequence[Row]) -> list[str]:
     """The results table in Markdown."""
     out = [
         "| clients | simrenew renewals/s | same SQL by pgbench, no Python (TPS) "
+        "| every write in one statement, no client (TPS) "
         "| pgbench tpcb-like TPS | **ratio** simrenew / tpcb-like | simrenew / same SQL "
+        "| one statement / tpcb-like "
         "| renewal p50 ms | renewal p95 ms | client CPU ms per renewal "
         "| tpcb-like latency avg ms | renewals (errors) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         r = row.renewal
         replay = f"{row.replay.tps:,.0f}" if row.replay else "not run"
+        floor = f"{row.floor.tps:,.0f}" if row.floor else "not run"
+        floor_ratio = row.floor.tps / row.pgbench.tps if row.floor else float("nan")
         out.append(
-            f"| {row.clients} | {r.tps:,.0f} | {replay} | {row.pgbench.tps:,.0f} "
+            f"| {row.clients} | {r.tps:,.0f} | {replay} | {floor} | {row.pgbench.tps:,.0f} "
             f"| **{row.ratio:.2f}** | {_fmt(row.replay_ratio, '.2f')} "
+            f"| {_fmt(floor_ratio, '.2f')} "
             f"| {r.percentile(0.5):.1f} | {r.percentile(0.95):.1f} "
             f"| {r.cpu_ms_per_renewal:.2f} "
             f"| {row.pgbench.latency_avg_ms:.2f} | {r.ok:,} ({r.errors}) |"
@@ -876,8 +898,9 @@ def render_results(report: Report) -> str:
         f"Each cell is one {args.seconds} s measurement. simrenew clients are separate "
         f"{args.workers}, each with its own connection, calling `credit_renewal` (cash at a "
         f"store, fresh idempotency key, random line among {args.lines:,}). Right after each, "
-        "pgbench runs `bench/renewal_replay.sql` (the same SQL a renewal sends, no Python) on "
-        f"the same database, then `-b tpcb-like -c N -j N` on a scale-{args.scale} database. "
+        "pgbench runs `bench/renewal_replay.sql` (the same SQL a renewal sends, no Python) and "
+        "`bench/renewal_floor.sql` (every row a renewal writes, in one statement) on the same "
+        f"database, then `-b tpcb-like -c N -j N` on a scale-{args.scale} database. "
         "A CHECKPOINT precedes every measurement.",
         "",
         *table_lines(rows),
@@ -1009,6 +1032,19 @@ def interpretation(report: Report) -> list[str]:
             f"{total_ms:.2f} ms per renewal, so about {max(0.0, 1 - sql_ms / total_ms):.0%} of "
             f"a renewal's time is Python (SQLAlchemy, psycopg's Python layer, simrenew) "
             f"around the SQL."
+        )
+    floors = [row for row in rows if row.floor is not None]
+    if floors:
+        ratios = ", ".join(
+            f"{row.floor.tps / row.pgbench.tps:.2f} at {row.clients}"
+            for row in floors
+            if row.floor is not None
+        )
+        out.append(
+            "- **The database's floor.** `renewal_floor.sql` writes every row of a renewal in "
+            "one statement with no client work at all: tpcb-like's rate times "
+            f"{ratios} client(s). The database alone would allow the target; what a renewal "
+            "spends beyond that is the client's statements and Python."
         )
     if profile is not None:
         total = sum(s for _, s in profile.by_area) or 1.0
@@ -1147,6 +1183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         replay_error: str | None = None
         run = run_processes if args.workers == "processes" else run_threads
         for n, clients in enumerate(args.clients):
+            vacuum_analyze(app_db)
             renewal = run(url, caller, targets, clients, args.seconds, seed=args.seed + 100 * n)
             step(
                 f"renewal core, {clients} client(s) as {args.workers}: {renewal.tps:,.0f}/s "
@@ -1165,12 +1202,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     step(f"same-SQL replay failed, skipped from now on: {replay_error}")
                 else:
                     step(f"same SQL by pgbench, {clients} client(s): {replay.tps:,.0f} TPS")
+            floor = None
+            if replay is not None:  # the floor is hand-written too, against the same schema
+                floor = run_replay(app_db, clients, args.seconds, lines=args.lines, sql=FLOOR)
+                step(f"every write in one statement, {clients} client(s): {floor.tps:,.0f} TPS")
             pgbench = run_pgbench(pgbench_db, clients, args.seconds)
             step(f"pgbench tpcb-like, {clients} client(s): {pgbench.tps:,.0f} TPS")
-            rows.append(Row(clients, renewal, pgbench, replay))
+            rows.append(Row(clients, renewal, pgbench, replay, floor))
 
         threads: RunResult | None = None
         if args.threads_check and args.workers == "processes" and max(args.clients) > 1:
+            vacuum_analyze(app_db)
             threads = run_threads(
                 url, caller, targets, max(args.clients), args.seconds, seed=args.seed + 999
             )

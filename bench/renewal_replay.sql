@@ -23,6 +23,11 @@ SELECT lines.msisdn, lines.iccid, lines.operator_code, lines.plan_code, lines.cu
            AND idempotency_key = 'k-' || :client_id || '-' || :r) AS done_hash
   FROM lines LEFT OUTER JOIN customers ON customers.id = lines.customer_id
  WHERE lines.msisdn = '+9655' || lpad(:n::text, 7, '0') FOR UPDATE OF lines \gset l_
+-- The line's unsent reminders and expiry notices are withdrawn: the renewal made them untrue.
+UPDATE outbox
+   SET state = 'cancelled', last_error = 'the line was renewed before it was sent'
+ WHERE recipient = :l_msisdn AND state = 'pending'
+   AND template IN ('reminder', 'grace_started', 'suspended', 'recycle_warning');
 UPDATE lines
    SET valid_until = least(greatest(valid_until, now()) + interval '30 days',
                            now() + interval '90 days'),
