@@ -22,6 +22,18 @@ from simrenew.web.deps import request_language
 logger = logging.getLogger("simrenew.web")
 
 
+class _TrackedSend:
+    """`send`, remembering whether the response has started (after that no other can be sent)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+
 class _BodyTooLarge(StarletteHTTPException):
     """Raised while reading: inside a route FastAPI lets HTTPException through to the handler."""
 
@@ -47,7 +59,7 @@ class BodyLimitMiddleware:
             await problem_response(too_large, language)(scope, receive, send)
             return
         received = 0
-        started = False
+        tracked_send = _TrackedSend(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -58,15 +70,10 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge()
             return message
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
             await self.app(scope, limited_receive, tracked_send)
         except _BodyTooLarge:
-            if started:
+            if tracked_send.started:
                 raise
             language = request_language(Request(scope))
             await problem_response(too_large, language)(scope, receive, send)
@@ -89,18 +96,12 @@ class UnexpectedErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked_send = _TrackedSend(send)
         try:
             await self.app(scope, receive, tracked_send)
         except Exception:
             logger.exception("unexpected error on %s %s", scope["method"], _route_label(scope))
-            if started:
+            if tracked_send.started:
                 raise
             language = request_language(Request(scope))
             await problem_response(errors.InternalError(), language)(scope, receive, send)

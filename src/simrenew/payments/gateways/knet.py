@@ -1,12 +1,8 @@
-"""KNET's own hosted-page protocol (KNET Payment Gateway "raw" integration, merchant manual K-064).
+"""KNET's hosted-page protocol (KNET Payment Gateway "raw" integration, merchant manual K-064).
 
-The payment request is a `key=value&...` string encrypted with the terminal resource key
-(AES-128-CBC, key = IV = the 16-character resource key, PKCS#5 padding, hex) and carried by the
-browser to `PaymentHTTP.htm?param=paymentInit`. KNET posts the outcome, encrypted the same way, as
-a form field `trandata` to `responseURL`, and the merchant answers with one line
-`REDIRECT=<receipt URL>` where KNET sends the browser. Inquiry (action 8) and refund (action 2)
-are server-to-server POSTs of XML-like tags (`<id>..</id><action>8</action>...`) to
-`tranPipe.htm?param=tranInit`; KNET answers with tags too (`<result>CAPTURED</result>...`).
+The adapter: it sends the payer to `PaymentHTTP.htm` with the encrypted request, reads the
+`trandata` KNET posts back, answers it with `REDIRECT=`, and asks `tranPipe.htm` about a
+payment (inquiry) or for a refund. The wire formats are in knet_protocol.
 
 KNET signs nothing and has no timestamp: a callback's only proof of origin is that it decrypts
 with the resource key. AES-CBC without a MAC is malleable, so every decrypted field is checked
