@@ -1,24 +1,19 @@
 """Subscriber account use cases: register, sign in and out, sessions, language, password reset.
 
 The web pages (cookies) and the app API (bearer tokens) both come here. Binding lines and
-renewing them live in `binding` and `recharge`; their use cases are re-exported below so that
-`accounts.service` is the one address of the room.
+renewing them live in `binding` and `recharge`, passwords (hashing, resets) in `passwords`;
+their use cases are re-exported below so that `accounts.service` is the one address of the room.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Literal
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from simrenew.accounts import repository, rules
 from simrenew.accounts.binding import (
     BindingChallenge,
-    current_bindings,
     ensure_bound,
     list_bound_lines,
     start_binding,
@@ -26,7 +21,15 @@ from simrenew.accounts.binding import (
     verify_binding,
 )
 from simrenew.accounts.models import Account, SubscriberSession
-from simrenew.accounts.otp import judge_code, rate_limited, send_code, typed_code
+from simrenew.accounts.otp import rate_limited
+from simrenew.accounts.passwords import (
+    decoy_hash,
+    hash_password,
+    needs_rehash,
+    password_matches,
+    reset_password,
+    start_password_reset,
+)
 from simrenew.accounts.recharge import (
     ensure_receipt_bound,
     list_account_renewals,
@@ -40,7 +43,6 @@ from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     LoginTaken,
-    OtpExpired,
     RateLimited,
     Unauthenticated,
     ValidationFailed,
@@ -75,9 +77,6 @@ __all__ = [
     "verify_binding",
 ]
 
-# argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes).
-_hasher = PasswordHasher()
-
 
 @dataclass(frozen=True)
 class AccountView:
@@ -104,19 +103,6 @@ def _view(account: Account) -> AccountView:
     )
 
 
-@cache
-def _decoy_hash() -> str:
-    """A hash to check unknown logins against, so that they take as long as known ones."""
-    return _hasher.hash(rules.new_otp_code())
-
-
-def _password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 def _wrong_credentials() -> Unauthenticated:
     # One message whether the login or the password is wrong: no hint which.
     return Unauthenticated(
@@ -135,7 +121,7 @@ def register(
     clean_name = rules.clean_name(name)
     parsed = rules.normalize_login(login)
     chosen_language = rules.check_language(language)
-    password_hash = _hasher.hash(rules.check_password(password, login=parsed))
+    password_hash = hash_password(rules.check_password(password, login=parsed))
     now = clock.now()
 
     def attempt() -> AccountView:
@@ -195,16 +181,14 @@ def sign_in(
     now = clock.now()
     typed = rules.normalize_password(password)
     if known is None:
-        _password_matches(_decoy_hash(), typed)
+        password_matches(decoy_hash(), typed)
         raise _wrong_credentials()
     account_id, password_hash, guard = known
     if guard.locked_at(now):
         raise _locked(guard, now)
     # Hashing takes a while: done with no transaction open, the outcome recorded after.
-    matches = _password_matches(password_hash, typed)
-    rehashed = (
-        _hasher.hash(typed) if matches and _hasher.check_needs_rehash(password_hash) else None
-    )
+    matches = password_matches(password_hash, typed)
+    rehashed = hash_password(typed) if matches and needs_rehash(password_hash) else None
     return retrying(
         lambda: _record_sign_in(
             uow,
@@ -324,74 +308,6 @@ def change_language(uow: UnitOfWork, caller: Caller, language: str, *, clock: Cl
         account.updated_at = clock.now()
         uow.commit()
         return _view(account)
-
-
-def start_password_reset(uow: UnitOfWork, *, login: str, clock: Clock, secret_key: str) -> None:
-    """Text a reset code to the account's mobile; silent when there is no account to text."""
-    parsed = rules.normalize_login(login)
-    now = clock.now()
-    with uow:
-        session = uow.session
-        account = repository.find_account(session, parsed.value, lock=True)
-        if account is None:
-            return
-        if parsed.kind == "mobile":
-            mobile: str | None = parsed.value
-        else:
-            bound = current_bindings(session, account.id)
-            mobile = bound[0][0].msisdn if bound else None
-        if mobile is None:
-            return  # an e-mail login with no bound line: no phone to prove
-        send_code(
-            session,
-            account=account,
-            purpose="reset",
-            msisdn=mobile,
-            secret_key=secret_key,
-            now=now,
-        )
-        uow.commit()
-
-
-def reset_password(
-    uow: UnitOfWork,
-    *,
-    login: str,
-    code: str,
-    new_password: str,
-    clock: Clock,
-    secret_key: str,
-) -> None:
-    """Set a new password with the code texted for it; every session of the account ends."""
-    parsed = rules.normalize_login(login)
-    # Checked before the code, so that a password the rules refuse costs no attempt.
-    password_hash = _hasher.hash(rules.check_password(new_password, login=parsed))
-    typed = typed_code(code)
-    now = clock.now()
-    with uow:
-        session = uow.session
-        account = repository.find_account(session, parsed.value, lock=True)
-        if account is None:
-            raise OtpExpired()  # as for an account that never asked: nothing to say more
-        challenge = repository.latest_challenge(session, account.id, "reset", None, lock=True)
-        error = judge_code(challenge, typed, secret_key=secret_key, now=now)
-        if error is not None:
-            uow.commit()  # the wrong attempt stays counted
-            raise error
-        account.password_hash = password_hash
-        account.password_changed_at = account.updated_at = now
-        # Whoever holds the phone is the holder again: old locks and sessions go.
-        account.set_signin_guard(SigninGuard())
-        ended = repository.revoke_sessions(session, account.id, now=now)
-        record_audit(
-            session,
-            actor=account.id,
-            action="account.password_reset",
-            subject=account.id,
-            details={"sessions_ended": ended},
-            now=now,
-        )
-        uow.commit()
 
 
 # Ended sessions and spent codes are kept a day (support can see what happened), then removed;

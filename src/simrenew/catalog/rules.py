@@ -1,13 +1,13 @@
-"""The catalog as data: typed specs and the pure parser/validator of the catalog file.
+"""The catalog as data: the pure parser/validator of the catalog file.
 
-`parse_catalog` turns the YAML text (format: docs/catalog.md) into a `CatalogSpec` or raises
-`CatalogInvalid("file:line: reason")` for the first mistake found; nothing is half-read.
+`parse_catalog` turns the YAML text (format: docs/catalog.md) into a `CatalogSpec` (the typed
+specs are in catalog.specs) or raises `CatalogInvalid("file:line: reason")` for the first mistake
+found; nothing is half-read.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +15,14 @@ from pathlib import Path
 import yaml
 
 from simrenew.catalog.file_format import Fields, Seen, Source, label_of, value_node
+from simrenew.catalog.specs import (
+    CatalogSpec,
+    OperatorSpec,
+    PackageSpec,
+    PaymentMethodSpec,
+    PlanSpec,
+    PromotionSpec,
+)
 from simrenew.errors import CatalogInvalid
 from simrenew.renewals.rules import BONUS_VALIDITY_DAYS
 
@@ -38,77 +46,6 @@ _URL = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?(?
 _CARE = re.compile(r"\+?[0-9]{3,15}")
 _METHOD = re.compile(r"cash|till|card_terminal|card|knet|wallet:[a-z][a-z0-9_-]{0,31}")
 _METHOD_HINT = "use cash, till, card_terminal, card, knet or wallet:<provider> (lowercase)"
-
-
-@dataclass(frozen=True)
-class PackageSpec:
-    code: str
-    name: str
-    price_fils: int
-    validity_days: int
-    channels: tuple[str, ...]
-    credit_fils: int  # what the line is credited; the file's default is the price
-    names: dict[str, str] = field(default_factory=dict)  # en/ar/zh, for subscribers' pages
-
-
-@dataclass(frozen=True)
-class PlanSpec:
-    code: str
-    name: str
-    grace_days: int
-    suspension_days: int
-    recycle_days: int
-    max_validity_days: int
-    reminder_days: tuple[int, ...]  # distinct, sorted descending
-    packages: tuple[PackageSpec, ...]
-
-
-@dataclass(frozen=True)
-class PromotionSpec:
-    code: str
-    name: str
-    kind: str
-    bonus_percent: int | None
-    discount_fils: int | None
-    spend_fils: int | None
-    save_fils: int | None
-    channels: tuple[str, ...] | None  # None = every channel
-    packages: tuple[str, ...] | None  # None = every package of the operator
-    plans: tuple[str, ...] | None  # None = every plan of the operator
-    starts_at: datetime | None  # aware UTC, inclusive
-    ends_at: datetime | None  # aware UTC, exclusive
-    per_line_limit: int | None
-    bonus_validity_days: int
-
-
-@dataclass(frozen=True)
-class OperatorSpec:
-    code: str
-    name: str
-    names: dict[str, str]  # {"en": ..., "ar": ..., "zh": ...}
-    colour: str  # the brand colour of the operator's pages, "#rrggbb"
-    ussd_code: str
-    web_url: str
-    care_number: str
-    number_prefixes: tuple[str, ...]
-    channel_discounts: dict[str, Decimal]  # channel -> percent
-    plans: tuple[PlanSpec, ...]
-    promotions: tuple[PromotionSpec, ...]
-
-
-@dataclass(frozen=True)
-class PaymentMethodSpec:
-    method: str
-    gateway: str | None
-    fee_fixed_fils: int
-    fee_percent: Decimal
-    channels: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CatalogSpec:
-    operators: tuple[OperatorSpec, ...]
-    payment_methods: tuple[PaymentMethodSpec, ...]
 
 
 def read_catalog_file(path: str | Path) -> CatalogSpec:

@@ -17,8 +17,8 @@ from simrenew.catalog.models import (
     Plan,
     Promotion,
 )
-from simrenew.catalog.rules import CatalogSpec
 from simrenew.catalog.snapshot import CATALOG_ROW
+from simrenew.catalog.specs import CatalogSpec
 from simrenew.clock import Clock, to_kuwait
 from simrenew.db.session import UnitOfWork
 from simrenew.ids import new_id

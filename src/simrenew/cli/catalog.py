@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from simrenew.bootstrap import build_platform
-from simrenew.catalog.rules import CatalogSpec, read_catalog_file
+from simrenew.catalog.rules import read_catalog_file
 from simrenew.catalog.service import CatalogLoadSummary, load_catalog
+from simrenew.catalog.specs import CatalogSpec
 from simrenew.errors import CatalogInvalid
 
 app = typer.Typer(help="The catalog: operators, plans, packages, promotions.", no_args_is_help=True)

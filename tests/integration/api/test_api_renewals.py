@@ -11,8 +11,9 @@ import pytest
 
 from builders import DEMO_CATALOG, make_caller, make_line
 from simrenew.bootstrap import Platform
-from simrenew.catalog.rules import CatalogSpec, read_catalog_file
+from simrenew.catalog.rules import read_catalog_file
 from simrenew.catalog.service import load_catalog
+from simrenew.catalog.specs import CatalogSpec
 from simrenew.clock import FixedClock
 from simrenew.settings import Settings
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from simrenew.catalog.rules import (
     CHANNELS,
     PROMOTION_KINDS,
-    CatalogSpec,
     parse_catalog,
     read_catalog_file,
 )
+from simrenew.catalog.specs import CatalogSpec
 from simrenew.errors import CatalogInvalid
 
 DEMO = Path(__file__).parents[3] / "src" / "simrenew" / "catalog" / "demo" / "demo.yaml"
