@@ -12,10 +12,10 @@ from rich.table import Table
 from simrenew.bootstrap import Platform, build_platform
 from simrenew.catalog.rules import read_catalog_file
 from simrenew.catalog.service import load_catalog
-from simrenew.clock import to_kuwait
 from simrenew.errors import ValidationFailed
 from simrenew.lines.demo import DemoLine, has_lines, load_demo_lines
 from simrenew.money import format_fils
+from simrenew.notify.templates import kuwait_minute
 
 out = Console(highlight=False)
 
@@ -63,6 +63,6 @@ def print_demo_lines(lines: list[DemoLine]) -> None:
             f"{line.operator}/{line.plan}",
             line.state,
             format_fils(line.balance_fils),
-            to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
+            kuwait_minute(line.valid_until),
         )
     out.print(table)

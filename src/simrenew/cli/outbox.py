@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from simrenew.bootstrap import build_platform
-from simrenew.clock import to_kuwait
 from simrenew.errors import ValidationFailed
 from simrenew.notify.reports import OutboxReport, outbox_report
 from simrenew.notify.service import LANES, retry_dead
+from simrenew.notify.templates import kuwait_minute
 
 app = typer.Typer(help="The SMS outbox: what waits, what was sent, what died.")
 out = Console(highlight=False, soft_wrap=True)
@@ -61,7 +61,7 @@ def print_report(report: OutboxReport) -> None:
         return
     out.print(f"\nDead letters ({dead_total}; `simrenew outbox retry-dead` sends them again):")
     for letter in report.dead:
-        queued = to_kuwait(letter["created_at"]).strftime("%Y-%m-%d %H:%M")
+        queued = kuwait_minute(letter["created_at"])
         out.print(
             f"  {letter['id']}  {letter['recipient']}  {letter['template']} ({letter['lane']})  "
             f"queued {queued}, {letter['attempts']} attempts: {letter['last_error']}",

@@ -11,11 +11,12 @@ from rich.table import Table
 
 from simrenew.bootstrap import build_platform
 from simrenew.cli.progress import progress_bar
-from simrenew.clock import parse_instant, to_kuwait
+from simrenew.clock import parse_instant
 from simrenew.lines.pool import list_pool
 from simrenew.lines.rules import LineState
 from simrenew.lines.sweep import SweepSummary, count_due_lines, sweep_lifecycle
 from simrenew.money import format_fils
+from simrenew.notify.templates import kuwait_minute
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -25,10 +26,6 @@ _TRANSITIONS = (
     (LineState.GRACE, LineState.SUSPENDED),
     (LineState.SUSPENDED, LineState.RECYCLED),
 )
-
-
-def _kuwait(instant: datetime) -> str:
-    return to_kuwait(instant).strftime("%Y-%m-%d %H:%M")
 
 
 def sweep(
@@ -69,7 +66,7 @@ def sweep(
 
 def print_summary(summary: SweepSummary, instant: datetime) -> None:
     """Transitions by kind, reminders and notices queued, lines examined."""
-    out.print(f"Lifecycle sweep as of {_kuwait(instant)} (Kuwait)")
+    out.print(f"Lifecycle sweep as of {kuwait_minute(instant)} (Kuwait)")
     table = Table(show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -88,7 +85,7 @@ def print_summary(summary: SweepSummary, instant: datetime) -> None:
     out.print(table)
     if summary.sms_held_until is not None:
         out.print(
-            f"Quiet hours: the SMS wait until {_kuwait(summary.sms_held_until)} (Kuwait) "
+            f"Quiet hours: the SMS wait until {kuwait_minute(summary.sms_held_until)} (Kuwait) "
             "before they are sent."
         )
 
@@ -124,8 +121,8 @@ def pool(
         table.add_row(
             entry.msisdn,
             entry.operator_code,
-            _kuwait(entry.recycled_at),
-            _kuwait(entry.available_at),
+            kuwait_minute(entry.recycled_at),
+            kuwait_minute(entry.available_at),
             "available" if entry.available else "quarantine",
         )
     out.print(table)

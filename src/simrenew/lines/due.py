@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     String,
     Table,
     and_,
@@ -24,12 +23,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import PlanTerms
-from simrenew.db.base import UtcDateTime
 from simrenew.lines import notices
 from simrenew.lines.models import Customer, Line
 from simrenew.lines.rules import LineState
@@ -95,18 +92,8 @@ def lock_due_lines(
     language = (
         select(Customer.language).where(Customer.id == _LINES.c.customer_id).scalar_subquery()
     )
-    columns: list[ColumnElement[Any]] = [_LINES.c[key] for key in _READ]
-    if dialect == "postgresql":
-        # Timestamps as psycopg reads them (aware, in the session's UTC): UtcDateTime's
-        # conversion, for two columns of every due line, is needed only for SQLite's text.
-        columns = [
-            type_coerce(column, DateTime(timezone=True))
-            if isinstance(column.type, UtcDateTime)
-            else column
-            for column in columns
-        ]
     query = (
-        select(*columns, language)
+        select(*(_LINES.c[key] for key in _READ), language)
         .where(_LINES.c.msisdn > after, due_clause(plans, now, dialect))
         .order_by(_LINES.c.msisdn)
         .limit(limit)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, catalog_for
-from simrenew.clock import Clock, to_kuwait
+from simrenew.clock import Clock
 from simrenew.db.base import insert_now
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
@@ -32,6 +32,7 @@ from simrenew.lines.service import (
 )
 from simrenew.money import format_fils
 from simrenew.notify.service import cancel_expiry_notices, queue_sms
+from simrenew.notify.templates import kuwait_minute
 from simrenew.renewals import repository
 from simrenew.renewals.ledger import expire_bonus_if_due, post
 from simrenew.renewals.models import PromotionUse, Renewal
@@ -263,7 +264,7 @@ def _confirm_credit(
                 renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True
             ),
             "balance": format_fils(line.balance_fils, language, latin_digits=True),
-            "valid_until": to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
+            "valid_until": kuwait_minute(line.valid_until),
             "receipt_no": renewal.receipt_no,
         },
         now=now,
@@ -278,7 +279,7 @@ def _confirm_credit(
             params={
                 "operator": operator.display_name(language),
                 "msisdn": line.msisdn,
-                "valid_until": to_kuwait(line.valid_until).strftime("%Y-%m-%d %H:%M"),
+                "valid_until": kuwait_minute(line.valid_until),
             },
             now=now,
             lane="priority",
