@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from simrenew.accounts import repository, rules
 from simrenew.accounts.models import Account, OtpChallenge
 from simrenew.accounts.rules import OtpVerdict
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
 from simrenew.errors import OtpExpired, OtpInvalid, RateLimited, SimrenewError
 from simrenew.ids import new_id
 from simrenew.notify.service import queue_sms
@@ -69,7 +69,7 @@ def send_code(
         resend_after=now + rules.OTP_RESEND_AFTER,
         used_at=None,
     )
-    insert_now(session, challenge)
+    insert_row(session, challenge)
     queue_sms(
         session,
         msisdn=msisdn,

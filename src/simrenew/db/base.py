@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Insert, MetaData, Table, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from simrenew.clock import utc
+from simrenew.db.deferred import execute_write, insert_statement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,8 +45,9 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
 
 
-def insert_now(session: Session, row: Base) -> None:
-    """Insert a new row at once with a Core INSERT, outside the ORM's unit of work.
+def insert_row(session: Session, row: Base) -> None:
+    """Insert a new row with a Core INSERT in the session's transaction, outside the ORM's
+    unit of work: at once, or at commit when the unit of work defers its writes (db.deferred).
 
     The hot paths (renewals, debits) write six append-only rows per request; building them as
     model objects keeps the code readable, and inserting them this way skips the unit-of-work
@@ -61,17 +63,4 @@ def insert_now(session: Session, row: Base) -> None:
         for column in table.columns
         if (value := getattr(row, column.key, None)) is not None
     }
-    # On the session's connection, not session.execute(): that would autoflush the dirty line
-    # before every insert, sending its UPDATE several times per request.
-    session.connection().execute(_insert_of(table), values)
-
-
-_INSERTS: dict[Table, Insert] = {}
-
-
-def _insert_of(table: Table) -> Insert:
-    """One INSERT statement object per table, so its cache key is computed once."""
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = table.insert()
-    return statement
+    execute_write(session, insert_statement(table), values)

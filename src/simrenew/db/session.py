@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from simrenew.db.deferred import defer_writes, deferred_writes
+
 T = TypeVar("T")
 
 # PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock.
@@ -88,9 +90,18 @@ class UnitOfWork:
         finally:
             self._session = None
 
+    def defer_writes(self) -> None:
+        """Hold this transaction's row writes and send them together at commit (db.deferred)."""
+        defer_writes(self.session)
+
     def commit(self) -> None:
-        """Make the transaction's writes durable."""
-        self.session.commit()
+        """Make the transaction's writes durable (held writes first, in one statement)."""
+        session = self.session
+        held = deferred_writes(session)
+        if held is not None:
+            session.flush()  # objects added through the ORM may be referred to by held rows
+            held.send(session.connection())
+        session.commit()
 
     def rollback(self) -> None:
         """Drop the transaction's writes."""

@@ -11,7 +11,8 @@ from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import catalog_version_query
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
+from simrenew.db.deferred import execute_write
 from simrenew.lines.models import Customer, Line, LineHistory
 
 
@@ -77,7 +78,7 @@ def get_line_context(session: Session, msisdn: str, *, lock: bool) -> LineContex
 def save_line(session: Session, line: Line) -> None:
     """Write back a line read by get_line_context (the caller holds its lock)."""
     values = {key: getattr(line, key) for key in _SAVED_KEYS}
-    session.connection().execute(_SAVE_LINE, {"line_msisdn": line.msisdn, **values})
+    execute_write(session, _SAVE_LINE, {"line_msisdn": line.msisdn, **values})
 
 
 def get_customer(session: Session, customer_id: str) -> Customer | None:
@@ -94,7 +95,7 @@ def find_customer(session: Session, id_type: str, id_number: str) -> Customer | 
 
 def add_history(session: Session, entry: LineHistory) -> None:
     """Append one history row."""
-    insert_now(session, entry)
+    insert_row(session, entry)
 
 
 def list_history(

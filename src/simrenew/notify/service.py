@@ -27,7 +27,8 @@ from sqlalchemy import String, Table, bindparam, func, update
 from sqlalchemy.orm import Session
 
 from simrenew.clock import Clock
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
+from simrenew.db.deferred import execute_write
 from simrenew.db.session import UnitOfWork
 from simrenew.errors import NotFound
 from simrenew.ids import new_id
@@ -81,7 +82,7 @@ def queue_sms(
         next_attempt_at=now,
         created_at=now,
     )
-    insert_now(session, message)
+    insert_row(session, message)
     return message
 
 
@@ -136,7 +137,7 @@ _CANCEL_NOTICES = (
 
 def cancel_expiry_notices(session: Session, msisdn: str) -> None:
     """Withdraw a line's unsent reminders and expiry notices (inside a renewal's transaction)."""
-    session.connection().execute(_CANCEL_NOTICES, {"line_msisdn": msisdn})
+    execute_write(session, _CANCEL_NOTICES, {"line_msisdn": msisdn})
 
 
 def retry_delay(attempts: int, *, rng: random.Random = _jitter) -> timedelta:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import current_catalog
 from simrenew.clock import Clock
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     BadSignature,
@@ -129,7 +129,7 @@ def renew_with_payment(
             browser_returned_at=None,
             checked_at=None,
         )
-        insert_now(session, payment)
+        insert_row(session, payment)
         add_event(session, payment, source="created", before=PaymentState.CREATED, now=now)
         audit_payment(session, caller.id, "payment.created", payment, now, renewal_id=renewal.id)
 

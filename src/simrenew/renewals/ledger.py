@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
 from simrenew.ids import new_id
 from simrenew.lines.models import Line
 from simrenew.renewals.models import LedgerEntry
@@ -89,7 +89,7 @@ def post(
         )
     )
     line.updated_at = now
-    insert_now(session, row)
+    insert_row(session, row)
     return row
 
 
@@ -112,7 +112,7 @@ def expire_bonus_if_due(session: Session, line: Line, now: datetime) -> None:
     row = bonus_write_off(line, now)
     if row is not None:
         line.updated_at = now
-        insert_now(session, LedgerEntry(**row))
+        insert_row(session, LedgerEntry(**row))
 
 
 def forfeit_all(line: Buckets, now: datetime) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import OperatorTerms
 from simrenew.clock import to_kuwait
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
 from simrenew.db.session import UnitOfWork
 from simrenew.errors import NotAllowed, UnknownReceipt
 from simrenew.ids import new_code
@@ -33,7 +33,7 @@ def issue_receipt(
 ) -> None:
     """Write the receipt of a renewal being credited, in the same transaction."""
     assert renewal.receipt_no is not None  # noqa: S101 - set by the caller
-    insert_now(
+    insert_row(
         session,
         Receipt(
             receipt_no=renewal.receipt_no,

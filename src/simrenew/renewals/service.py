@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, catalog_for
 from simrenew.clock import Clock
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
 from simrenew.db.session import UnitOfWork, retrying
 from simrenew.errors import (
     IdempotencyKeyReused,
@@ -122,6 +122,8 @@ def _credit_once(
 ) -> RenewalOutcome:
     with uow:
         session = uow.session
+        # Nothing below reads back what it writes: every row goes at commit, in one statement.
+        uow.defer_writes()
         # Lock the line first: retries of one key and renewals of one line queue here.
         context, done = repository.lock_line_for_renewal(
             session, request.msisdn, caller.id, request.idempotency_key
@@ -174,7 +176,7 @@ def _credit_once(
                 request, caller, channel, fingerprint, line, price, now, kind=kind, paid=False
             )
             open_payment(session, awaiting, context.language, now)
-            insert_now(session, awaiting)
+            insert_row(session, awaiting)
             body = renewal_view(awaiting)
             uow.commit()
             return RenewalOutcome(body, replayed=False)
@@ -183,7 +185,7 @@ def _credit_once(
             request, caller, channel, fingerprint, line, price, now, kind=kind, paid=True
         )
         _apply_credit(session, line, renewal, price, before, now)
-        insert_now(session, renewal)
+        insert_row(session, renewal)
         _confirm_credit(session, context, catalog, renewal, package, now)
         body = renewal_view(renewal)
         uow.commit()
@@ -363,7 +365,7 @@ def _apply_credit(
             renewal_id=renewal.id,
         )
     for code in price.promotions:
-        insert_now(
+        insert_row(
             session,
             PromotionUse(
                 id=new_id(),

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from simrenew.bootstrap import Platform
-from simrenew.db.base import insert_now
+from simrenew.db.base import insert_row
 from simrenew.ids import new_id
 from simrenew.notify.models import OutboxMessage
 from simrenew.notify.sms.base import DeliveryReceipt, SmsRejected
@@ -47,7 +47,7 @@ def add_message(platform: Platform) -> AddMessage:
             created_at=now,
         )
         with platform.uow() as uow:
-            insert_now(uow.session, message)
+            insert_row(uow.session, message)
             uow.commit()
         return message.id
 

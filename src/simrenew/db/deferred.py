@@ -1,0 +1,165 @@
+"""A transaction's writes held back and sent together at commit: one statement on PostgreSQL.
+
+A renewal writes about seven rows (the line, its history, ledger, renewal, receipt, SMS, and the
+withdrawal of unsent notices) and reads none of them back before it commits. Sent one by one,
+each costs a round trip and, in SQLAlchemy and psycopg's Python, more than the database spends
+on it. A unit of work that calls `defer_writes()` collects them instead; at commit they go to
+PostgreSQL as ONE statement (a data-modifying WITH, one sub-statement per write, in order) and
+to SQLite one by one, as before. The domain code is the same either way: it calls
+`insert_row` and `execute_write`, which write at once when nothing is being deferred.
+
+Deferral suits writes that nothing in the same transaction reads afterwards: the sub-statements
+of one PostgreSQL statement all see the database as it was before it, not each other's rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Connection, Insert, Table, UpdateBase
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+_KEY = "simrenew.deferred_writes"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+
+
+@dataclass(frozen=True)
+class _Write:
+    statement: UpdateBase  # an INSERT of one row, or an UPDATE/DELETE with its parameters
+    params: dict[str, Any]
+
+
+@dataclass
+class DeferredWrites:
+    """The writes a transaction has made so far and not yet sent, in order."""
+
+    writes: list[_Write] = field(default_factory=list)
+
+    def send(self, connection: Connection) -> None:
+        """Send every held write on the transaction's connection, then forget them."""
+        writes, self.writes = self.writes, []
+        if not writes:
+            return
+        if connection.dialect.name != "postgresql" or len(writes) == 1:
+            for write in writes:
+                connection.execute(write.statement, write.params)
+            return
+        sql, params = _one_statement(writes, connection.dialect)
+        # Through SQLAlchemy, so a lost race surfaces as IntegrityError and is retried.
+        connection.exec_driver_sql(sql, params)
+
+
+def defer_writes(session: Session) -> DeferredWrites:
+    """From now on, hold this session's `insert_row` and `execute_write` calls until sent."""
+    held = session.info.get(_KEY)
+    if held is None:
+        held = session.info[_KEY] = DeferredWrites()
+    return held
+
+
+def deferred_writes(session: Session) -> DeferredWrites | None:
+    """The writes this session is holding back, if it defers them."""
+    return session.info.get(_KEY)
+
+
+def stop_deferring(session: Session) -> None:
+    """Forget the session's held writes (its transaction ended, sent or rolled back)."""
+    session.info.pop(_KEY, None)
+
+
+def execute_write(session: Session, statement: UpdateBase, params: dict[str, Any]) -> None:
+    """Run an INSERT/UPDATE/DELETE in the session's transaction: now, or at commit if deferred.
+
+    Not session.execute(): that would autoflush the session's dirty objects before every write.
+    """
+    held = deferred_writes(session)
+    if held is None:
+        session.connection().execute(statement, params)
+    else:
+        held.writes.append(_Write(statement, params))
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL: the held writes as one statement
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A write's SQL for PostgreSQL, with the parameters it fixes itself and its JSON ones."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: dict[str, Any]
+    json: frozenset[str]
+
+
+_Shape = tuple[UpdateBase, tuple[str, ...]]  # a statement and the parameter names given
+_compiled: dict[_Shape, _Compiled] = {}
+_statements: dict[tuple[_Shape, ...], str] = {}
+
+
+def _compile(shape: _Shape, dialect: Dialect) -> _Compiled:
+    """A statement's SQL, compiled once per set of parameter names (statements are constants)."""
+    found = _compiled.get(shape)
+    if found is not None:
+        return found
+    statement, keys = shape
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    binds = compiled.binds
+    fixed = {
+        name: value
+        for name, value in compiled.params.items()
+        if name not in keys and value is not None
+    }
+
+    def expand(match: re.Match[str]) -> str:
+        # An IN list of constants (`template IN (...)`): one placeholder per value.
+        name = match.group(1)
+        values = list(binds[name].value or ())
+        names = [f"{name}_{n}" for n in range(1, len(values) + 1)]
+        fixed.update(zip(names, values, strict=True))
+        return ", ".join(f"%({n})s" for n in names)
+
+    sql = _POSTCOMPILE.sub(expand, compiled.string)
+    json = frozenset(name for name, bind in binds.items() if isinstance(bind.type, JSON))
+    found = _compiled[shape] = _Compiled(sql, tuple(_PLACEHOLDER.findall(sql)), fixed, json)
+    return found
+
+
+def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """`WITH w0 AS (...), w1 AS (...) <last write>`, with every parameter renamed per write."""
+    shapes = tuple((w.statement, tuple(sorted(w.params))) for w in writes)
+    parts = [_compile(shape, dialect) for shape in shapes]
+    sql = _statements.get(shapes)
+    if sql is None:
+        renamed = [
+            _PLACEHOLDER.sub(lambda m, n=n: f"%(w{n}_{m.group(1)})s", part.sql)  # type: ignore[misc]
+            for n, part in enumerate(parts)
+        ]
+        with_list = ", ".join(f"w{n} AS ({text})" for n, text in enumerate(renamed[:-1]))
+        sql = _statements[shapes] = f"WITH {with_list} {renamed[-1]}"
+    params: dict[str, Any] = {}
+    for n, (write, part) in enumerate(zip(writes, parts, strict=True)):
+        values = part.fixed | write.params
+        for name in part.names:
+            value = values.get(name)
+            if value is not None and name in part.json:
+                value = orjson.dumps(value).decode()
+            params[f"w{n}_{name}"] = value
+    return sql, params
+
+
+def insert_statement(table: Table) -> Insert:
+    """One INSERT statement object per table, so its compiled form is cached once."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = table.insert()
+    return statement
+
+
+_INSERTS: dict[Table, Insert] = {}
