@@ -50,7 +50,8 @@ class DeferredWrites:
                 connection.execute(write.statement, write.params)
             return
         sql, params = _one_statement(writes, connection.dialect)
-        # Through SQLAlchemy, so a lost race surfaces as IntegrityError and is retried.
+        # Through SQLAlchemy: its events see the statement, a lost race surfaces as
+        # IntegrityError (and is retried), a dropped connection is invalidated.
         connection.exec_driver_sql(sql, params)
 
 
@@ -93,7 +94,7 @@ class _Compiled:
     """A write's SQL for PostgreSQL, with the parameters it fixes itself and its JSON ones."""
 
     sql: str
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # the parameter behind each %s of `sql`, in order
     fixed: dict[str, Any]
     json: frozenset[str]
 
@@ -127,31 +128,31 @@ def _compile(shape: _Shape, dialect: Dialect) -> _Compiled:
 
     sql = _POSTCOMPILE.sub(expand, compiled.string)
     json = frozenset(name for name, bind in binds.items() if isinstance(bind.type, JSON))
-    found = _compiled[shape] = _Compiled(sql, tuple(_PLACEHOLDER.findall(sql)), fixed, json)
+    names = tuple(_PLACEHOLDER.findall(sql))
+    found = _compiled[shape] = _Compiled(_PLACEHOLDER.sub("%s", sql), names, fixed, json)
     return found
 
 
-def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, dict[str, Any]]:
-    """`WITH w0 AS (...), w1 AS (...) <last write>`, with every parameter renamed per write."""
+def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
+    """`WITH w0 AS (...), w1 AS (...) <last write>`, with positional parameters in order.
+
+    Positional, not named: the names of two writes would clash, and renaming them costs.
+    """
     shapes = tuple((w.statement, tuple(sorted(w.params))) for w in writes)
     parts = [_compile(shape, dialect) for shape in shapes]
     sql = _statements.get(shapes)
     if sql is None:
-        renamed = [
-            _PLACEHOLDER.sub(lambda m, n=n: f"%(w{n}_{m.group(1)})s", part.sql)  # type: ignore[misc]
-            for n, part in enumerate(parts)
-        ]
-        with_list = ", ".join(f"w{n} AS ({text})" for n, text in enumerate(renamed[:-1]))
-        sql = _statements[shapes] = f"WITH {with_list} {renamed[-1]}"
-    params: dict[str, Any] = {}
-    for n, (write, part) in enumerate(zip(writes, parts, strict=True)):
+        with_list = ", ".join(f"w{n} AS ({part.sql})" for n, part in enumerate(parts[:-1]))
+        sql = _statements[shapes] = f"WITH {with_list} {parts[-1].sql}"
+    params: list[Any] = []
+    for write, part in zip(writes, parts, strict=True):
         values = part.fixed | write.params
         for name in part.names:
             value = values.get(name)
             if value is not None and name in part.json:
                 value = orjson.dumps(value).decode()
-            params[f"w{n}_{name}"] = value
-    return sql, params
+            params.append(value)
+    return sql, tuple(params)
 
 
 def insert_statement(table: Table) -> Insert:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from simrenew.lines.models import Line
@@ -22,6 +22,17 @@ def get_renewal(session: Session, renewal_id: str) -> Renewal | None:
     return session.get(Renewal, renewal_id)
 
 
+# Built once with placeholders: building and hashing the statement again on every renewal cost
+# more than executing it.
+_DONE = select(Renewal.id, Renewal.request_hash).where(
+    Renewal.idempotency_scope == bindparam("scope"), Renewal.idempotency_key == bindparam("key")
+)
+_LOCK_FOR_RENEWAL = line_context_query(bindparam("line_msisdn"), lock=True).add_columns(
+    _DONE.with_only_columns(Renewal.id).scalar_subquery(),
+    _DONE.with_only_columns(Renewal.request_hash).scalar_subquery(),
+)
+
+
 def lock_line_for_renewal(
     session: Session, msisdn: str, scope: str, key: str
 ) -> tuple[LineContext | None, tuple[str, str] | None]:
@@ -30,17 +41,11 @@ def lock_line_for_renewal(
     Returns the line's context (None when unknown) and (renewal id, request hash) of an earlier
     renewal under (scope, key), if any.
     """
-    done = select(Renewal.id, Renewal.request_hash).where(
-        Renewal.idempotency_scope == scope, Renewal.idempotency_key == key
-    )
-    query = line_context_query(msisdn, lock=True).add_columns(
-        done.with_only_columns(Renewal.id).scalar_subquery(),
-        done.with_only_columns(Renewal.request_hash).scalar_subquery(),
-    )
-    row = session.connection().execute(query).one_or_none()
+    params = {"line_msisdn": msisdn, "scope": scope, "key": key}
+    row = session.connection().execute(_LOCK_FOR_RENEWAL, params).one_or_none()
     if row is None:
         # No such line; the key may still name a renewal of another line (a reused key).
-        found = session.execute(done).one_or_none()
+        found = session.connection().execute(_DONE, params).one_or_none()
         return None, (found[0], found[1]) if found else None
     context = line_context_from(row)
     done_id, done_hash = row[LINE_CONTEXT_WIDTH], row[LINE_CONTEXT_WIDTH + 1]
