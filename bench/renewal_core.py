@@ -612,7 +612,14 @@ _STATEMENT_KIND = re.compile(
 
 
 def statement_kind(sql: str) -> str:
-    """'SELECT lines FOR UPDATE', 'INSERT ledger_entries', ... for one SQL statement."""
+    """'SELECT lines FOR UPDATE', 'INSERT ledger_entries', ... for one SQL statement.
+
+    A data-modifying WITH is named by its writes: 'WITH (INSERT ledger_entries, ..., UPDATE
+    lines)'.
+    """
+    if sql.lstrip().upper().startswith("WITH "):
+        writes = re.findall(r"(?:\bAS \(|\) )(INSERT INTO \w+|UPDATE \w+)", sql)
+        return f"WITH ({', '.join(w.replace(' INTO', '') for w in writes)})"
     match = _STATEMENT_KIND.match(sql)
     if match is None:
         return sql[:40]
@@ -1010,8 +1017,10 @@ def interpretation(report: Report) -> list[str]:
         "caller, then in one locking query reads the line, its subscriber's language, the "
         "catalog version and any renewal under the same idempotency key; it prices the package "
         "from the process's cached catalog, then writes the renewal, ledger row(s), line "
-        "history, receipt and outbox SMS and updates the line: about 6 inserts into wider rows "
-        "with 2-4 indexes each. Both commit once, so both pay one WAL flush per transaction."
+        "history, receipt and outbox SMS, withdraws the line's unsent notices and updates the "
+        "line: about 6 inserts into wider rows with 2-4 indexes each, sent at commit as one "
+        "data-modifying WITH (`simrenew.db.deferred`). Both commit once, so both pay one WAL "
+        "flush per transaction."
     ]
     if trace is not None:
         out.append(
