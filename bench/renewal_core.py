@@ -43,6 +43,7 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.exc import DBAPIError
 
 import simrenew.catalog
+from bare_client import BareResult, run_bare_clients
 from simrenew.bootstrap import Platform, build_platform
 from simrenew.catalog import repository as catalog_repository
 from simrenew.catalog.rules import read_catalog_file
@@ -146,6 +147,7 @@ class Row:
     pgbench: PgbenchResult
     replay: PgbenchResult | None = None
     floor: PgbenchResult | None = None  # every write in one statement, no client work
+    bare: BareResult | None = None  # the replay's SQL from a bare Python client, no rules
 
     @property
     def ratio(self) -> float:
@@ -286,6 +288,11 @@ def vacuum_analyze(database: str) -> None:
 
 def database_url(name: str) -> str:
     return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def raw_url(name: str) -> str:
+    """The database's URL for psycopg itself."""
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
 
 def bench_platform(url: str, *, pool_size: int) -> Platform:
@@ -620,6 +627,9 @@ def statement_kind(sql: str) -> str:
     if sql.lstrip().upper().startswith("WITH "):
         writes = re.findall(r"(?:\bAS \(|\) )(INSERT INTO \w+|UPDATE \w+)", sql)
         return f"WITH ({', '.join(w.replace(' INTO', '') for w in writes)})"
+    # Subqueries out, so a SELECT is named by its own FROM, not by a scalar subquery's.
+    while (flat := re.sub(r"\([^()]*\)", "", sql)) != sql:
+        sql = flat
     match = _STATEMENT_KIND.match(sql)
     if match is None:
         return sql[:40]
@@ -799,24 +809,30 @@ def table_lines(rows: Sequence[Row]) -> list[str]:
     """The results table in Markdown."""
     out = [
         "| clients | simrenew renewals/s | same SQL by pgbench, no Python (TPS) "
+        "| same SQL by a bare Python client, no rules (TPS) "
         "| every write in one statement, no client (TPS) "
         "| pgbench tpcb-like TPS | **ratio** simrenew / tpcb-like | simrenew / same SQL "
-        "| one statement / tpcb-like "
+        "| bare Python client / tpcb-like | one statement / tpcb-like "
         "| renewal p50 ms | renewal p95 ms | client CPU ms per renewal "
+        "| bare client CPU ms per renewal "
         "| tpcb-like latency avg ms | renewals (errors) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         r = row.renewal
         replay = f"{row.replay.tps:,.0f}" if row.replay else "not run"
         floor = f"{row.floor.tps:,.0f}" if row.floor else "not run"
         floor_ratio = row.floor.tps / row.pgbench.tps if row.floor else float("nan")
+        bare = f"{row.bare.tps:,.0f}" if row.bare else "not run"
+        bare_ratio = row.bare.tps / row.pgbench.tps if row.bare else float("nan")
+        bare_cpu = row.bare.cpu_ms_per_renewal if row.bare else float("nan")
         out.append(
-            f"| {row.clients} | {r.tps:,.0f} | {replay} | {floor} | {row.pgbench.tps:,.0f} "
+            f"| {row.clients} | {r.tps:,.0f} | {replay} | {bare} | {floor} "
+            f"| {row.pgbench.tps:,.0f} "
             f"| **{row.ratio:.2f}** | {_fmt(row.replay_ratio, '.2f')} "
-            f"| {_fmt(floor_ratio, '.2f')} "
+            f"| {_fmt(bare_ratio, '.2f')} | {_fmt(floor_ratio, '.2f')} "
             f"| {r.percentile(0.5):.1f} | {r.percentile(0.95):.1f} "
-            f"| {r.cpu_ms_per_renewal:.2f} "
+            f"| {r.cpu_ms_per_renewal:.2f} | {_fmt(bare_cpu, '.2f')} "
             f"| {row.pgbench.latency_avg_ms:.2f} | {r.ok:,} ({r.errors}) |"
         )
     return out
@@ -1042,6 +1058,21 @@ def interpretation(report: Report) -> list[str]:
             f"a renewal's time is Python (SQLAlchemy, psycopg's Python layer, simrenew) "
             f"around the SQL."
         )
+    bares = [row for row in rows if row.bare is not None]
+    if bares:
+        figures = ", ".join(
+            f"{row.bare.tps / row.pgbench.tps:.2f} of tpcb-like at {row.clients} client(s) "
+            f"with {row.bare.cpu_ms_per_renewal:.2f} ms of client CPU per renewal"
+            for row in bares
+            if row.bare is not None
+        )
+        out.append(
+            "- **A bare Python client.** The same SQL sent by processes running nothing but "
+            "psycopg with prepared statements, no SQLAlchemy and no business logic (no pricing, "
+            f"rules, receipt or SMS to build): {figures}. That is the most a Python client of "
+            "this database reaches on this machine, whatever its code: the renewal core adds "
+            "the rules, the rows to build and SQLAlchemy on top of it."
+        )
     floors = [row for row in rows if row.floor is not None]
     if floors:
         ratios = ", ".join(
@@ -1211,13 +1242,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     step(f"same-SQL replay failed, skipped from now on: {replay_error}")
                 else:
                     step(f"same SQL by pgbench, {clients} client(s): {replay.tps:,.0f} TPS")
+            bare = None
+            if replay is not None:  # it sends the replay's SQL: only once pgbench could
+                bare = run_bare_clients(
+                    raw_url(app_db), REPLAY, clients, args.seconds, lines=args.lines
+                )
+                step(f"same SQL by a bare Python client, {clients} client(s): {bare.tps:,.0f}/s")
             floor = None
             if replay is not None:  # the floor is hand-written too, against the same schema
                 floor = run_replay(app_db, clients, args.seconds, lines=args.lines, sql=FLOOR)
                 step(f"every write in one statement, {clients} client(s): {floor.tps:,.0f} TPS")
             pgbench = run_pgbench(pgbench_db, clients, args.seconds)
             step(f"pgbench tpcb-like, {clients} client(s): {pgbench.tps:,.0f} TPS")
-            rows.append(Row(clients, renewal, pgbench, replay, floor))
+            rows.append(Row(clients, renewal, pgbench, replay, floor, bare))
 
         threads: RunResult | None = None
         if args.threads_check and args.workers == "processes" and max(args.clients) > 1:
