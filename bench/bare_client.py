@@ -10,15 +10,17 @@ cost of Python and psycopg themselves, and the distance from the renewal core to
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from processes import run_together
 
 # pgbench's `:name` variables (not `::type` casts) become psycopg's %(name)s.
 _VARIABLE = re.compile(r"(?<![:\w]):([a-z_]\w*)")
@@ -71,6 +73,18 @@ def _client(
     go: Any,
     results: Any,
 ) -> None:
+    """One bare client process: what it did, or why it failed, goes on `results`."""
+    try:
+        results.put(_renew_for(dsn, script, lines, client_id, seconds, ready, go))
+    except BaseException as error:
+        results.put(f"{type(error).__name__}: {error}")
+        raise
+
+
+def _renew_for(
+    dsn: str, script: Path, lines: int, client_id: int, seconds: float, ready: Any, go: Any
+) -> tuple[int, float, float]:
+    """Warm up, wait for the start, then send renewals' SQL for `seconds`."""
     read, write = replay_statements(script)
     rng = random.Random()  # not seeded: each run, and each client, needs keys of its own
     with psycopg.connect(dsn, options="-c TimeZone=UTC") as conn, conn.cursor() as cursor:
@@ -101,37 +115,22 @@ def _client(
         while time.perf_counter() < deadline:
             renew()
             ok += 1
-        results.put((ok, time.perf_counter() - start, time.thread_time() - cpu0))
+        return ok, time.perf_counter() - start, time.thread_time() - cpu0
 
 
 def run_bare_clients(
-    dsn: str, script: Path, clients: int, seconds: float, *, lines: int
+    dsn: str,
+    script: Path,
+    clients: int,
+    seconds: float,
+    *,
+    lines: int,
+    before_go: Callable[[], None] = lambda: None,
 ) -> BareResult:
     """`clients` bare client processes sending the replay's SQL for `seconds`, together."""
     replay_statements(script)  # refuse a script it cannot follow before starting anything
-    ctx = mp.get_context("spawn")
-    go, ready, results = ctx.Event(), ctx.Queue(), ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_client,
-            args=(dsn, script, lines, CLIENT_ID_OFFSET + n, seconds, ready, go, results),
-            daemon=True,
-        )
-        for n in range(clients)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        for _ in procs:
-            ready.get(timeout=300)  # connected and warmed up, like the renewal core's clients
-        go.set()
-        got = [results.get(timeout=seconds + 120) for _ in procs]
-        for proc in procs:
-            proc.join(timeout=60)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
+    args = [(dsn, script, lines, CLIENT_ID_OFFSET + n, seconds) for n in range(clients)]
+    got = run_together(_client, args, seconds=seconds, before_go=before_go)
     return BareResult(
         clients=clients,
         ok=sum(ok for ok, _, _ in got),

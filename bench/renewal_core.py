@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import multiprocessing as mp
 import os
 import platform as pyplatform
 import pstats
@@ -44,6 +43,7 @@ from sqlalchemy.exc import DBAPIError
 
 import simrenew.catalog
 from bare_client import BareResult, run_bare_clients
+from processes import run_together
 from simrenew.bootstrap import Platform, build_platform
 from simrenew.catalog import repository as catalog_repository
 from simrenew.catalog.rules import read_catalog_file
@@ -533,38 +533,9 @@ def run_processes(
     url: str, caller: Caller, targets: list[Target], clients: int, seconds: float, *, seed: int
 ) -> RunResult:
     """`clients` processes renewing at once, their clocks started together."""
-    ctx = mp.get_context("spawn")
-    ready, results = ctx.Queue(), ctx.Queue()
-    go = ctx.Event()
-    procs = [
-        ctx.Process(
-            target=_client_process,
-            args=(url, caller, targets, seconds, seed + n, ready, go, results),
-            daemon=True,
-        )
-        for n in range(clients)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        for _ in procs:
-            ready.get(timeout=300)
-        checkpoint()
-        go.set()
-        got: list[ClientResult] = []
-        for _ in procs:
-            item = results.get(timeout=seconds + 300)
-            if not isinstance(item, ClientResult):
-                raise RuntimeError(f"a client failed: {item}")
-            got.append(item)
-        for proc in procs:
-            proc.join(timeout=60)
-        return RunResult(clients, "processes", got)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=10)
+    args = [(url, caller, targets, seconds, seed + n) for n in range(clients)]
+    got = run_together(_client_process, args, seconds=seconds, before_go=checkpoint)
+    return RunResult(clients, "processes", got)
 
 
 def run_threads(
@@ -1245,7 +1216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             bare = None
             if replay is not None:  # it sends the replay's SQL: only once pgbench could
                 bare = run_bare_clients(
-                    raw_url(app_db), REPLAY, clients, args.seconds, lines=args.lines
+                    raw_url(app_db),
+                    REPLAY,
+                    clients,
+                    args.seconds,
+                    lines=args.lines,
+                    before_go=checkpoint,
                 )
                 step(f"same SQL by a bare Python client, {clients} client(s): {bare.tps:,.0f}/s")
             floor = None
