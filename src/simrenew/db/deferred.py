@@ -15,6 +15,7 @@ of one PostgreSQL statement all see the database as it was before it, not each o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,8 @@ class _Compiled:
     names: tuple[str, ...]  # the parameter behind each %s of `sql`, in order
     fixed: dict[str, Any]
     json: frozenset[str]
+    # Python-side defaults SQLAlchemy would compute per row for columns left out (details=dict).
+    defaults: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
 _Shape = tuple[UpdateBase, tuple[str, ...]]  # a statement and the parameter names given
@@ -126,10 +129,18 @@ def _compile(shape: _Shape, dialect: Dialect) -> _Compiled:
         fixed.update(zip(names, values, strict=True))
         return ", ".join(f"%({n})s" for n in names)
 
+    defaults: dict[str, Callable[[Any], Any]] = {}
+    for column in getattr(compiled, "insert_prefetch", ()):
+        default = column.default
+        if default is not None and default.is_callable:
+            defaults[column.key] = default.arg  # SQLAlchemy's wrapper: takes a context
+        elif default is not None and default.is_scalar:
+            fixed[column.key] = default.arg
+
     sql = _POSTCOMPILE.sub(expand, compiled.string)
     json = frozenset(name for name, bind in binds.items() if isinstance(bind.type, JSON))
     names = tuple(_PLACEHOLDER.findall(sql))
-    found = _compiled[shape] = _Compiled(_PLACEHOLDER.sub("%s", sql), names, fixed, json)
+    found = _compiled[shape] = _Compiled(_PLACEHOLDER.sub("%s", sql), names, fixed, json, defaults)
     return found
 
 
@@ -147,6 +158,9 @@ def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, tuple[A
     params: list[Any] = []
     for write, part in zip(writes, parts, strict=True):
         values = part.fixed | write.params
+        for name, default in part.defaults.items():
+            if name not in write.params:
+                values[name] = default(None)
         for name in part.names:
             value = values.get(name)
             if value is not None and name in part.json:

@@ -138,3 +138,23 @@ def test_a_held_write_that_fails_at_commit_leaves_nothing_half_written(
 
     assert balance(platform) == 1_500
     assert history_notes(platform) == ["earlier"]
+
+
+def test_a_held_row_gets_the_defaults_its_columns_declare(platform: Platform) -> None:
+    load_demo_catalog(platform)
+    make_line(platform, MSISDN)
+    now = platform.clock.now()
+    first, second = history_row(now, "unused"), history_row(now, "unused")
+    first.details = second.details = None  # type: ignore[assignment]  # left to the default
+
+    with platform.uow() as uow:
+        uow.defer_writes()
+        insert_row(uow.session, first)
+        insert_row(uow.session, second)
+        insert_row(uow.session, history_row(now, "third"))  # two writes: one statement on PG
+        uow.commit()
+
+    with platform.uow() as uow:
+        written = {row.id: row.details for row in uow.session.scalars(select(LineHistory))}
+    assert written[first.id] == {}
+    assert written[second.id] == {}
