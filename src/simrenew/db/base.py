@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
+from sqlalchemy import JSON, DateTime, Insert, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from simrenew.clock import utc
-from simrenew.db.deferred import execute_write, insert_statement
+from simrenew.db.deferred import execute_write
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,4 +63,15 @@ def insert_row(session: Session, row: Base) -> None:
         for column in table.columns
         if (value := getattr(row, column.key, None)) is not None
     }
-    execute_write(session, insert_statement(table), values)
+    execute_write(session, _insert_of(table), values)
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def _insert_of(table: Table) -> Insert:
+    """One INSERT statement object per table, so its compiled form is cached once."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = table.insert()
+    return statement

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Insert, Table, UpdateBase
+from sqlalchemy import JSON, Connection, UpdateBase
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -67,11 +67,6 @@ def defer_writes(session: Session) -> DeferredWrites:
 def deferred_writes(session: Session) -> DeferredWrites | None:
     """The writes this session is holding back, if it defers them."""
     return session.info.get(_KEY)
-
-
-def stop_deferring(session: Session) -> None:
-    """Forget the session's held writes (its transaction ended, sent or rolled back)."""
-    session.info.pop(_KEY, None)
 
 
 def execute_write(session: Session, statement: UpdateBase, params: dict[str, Any]) -> None:
@@ -167,14 +162,3 @@ def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, tuple[A
                 value = orjson.dumps(value).decode()
             params.append(value)
     return sql, tuple(params)
-
-
-def insert_statement(table: Table) -> Insert:
-    """One INSERT statement object per table, so its compiled form is cached once."""
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = table.insert()
-    return statement
-
-
-_INSERTS: dict[Table, Insert] = {}
