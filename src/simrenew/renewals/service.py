@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from simrenew.catalog.snapshot import CatalogSnapshot, PackageOffer, catalog_for
+from simrenew.catalog.snapshot import catalog_for
 from simrenew.clock import Clock
 from simrenew.db.base import insert_row
 from simrenew.db.session import UnitOfWork, retrying
@@ -20,8 +20,7 @@ from simrenew.errors import (
     UnknownLine,
 )
 from simrenew.ids import new_id, new_receipt_no
-from simrenew.lines import repository as lines_repository
-from simrenew.lines.models import Line, LineHistory
+from simrenew.lines.models import Line
 from simrenew.lines.repository import LineContext
 from simrenew.lines.rules import LineState
 from simrenew.lines.service import (
@@ -30,20 +29,15 @@ from simrenew.lines.service import (
     plan_for,
     record_late_transitions,
 )
-from simrenew.money import format_fils
-from simrenew.notify.service import cancel_expiry_notices, queue_sms
-from simrenew.notify.templates import kuwait_minute
 from simrenew.renewals import repository
-from simrenew.renewals.ledger import expire_bonus_if_due, post
-from simrenew.renewals.models import PromotionUse, Renewal
+from simrenew.renewals.crediting import apply_credit, confirm_credit
+from simrenew.renewals.models import Renewal
 from simrenew.renewals.pricing import channel_for, ensure_renewable, package_for, price_for
 from simrenew.renewals.quotes import quoted_price
-from simrenew.renewals.receipts import issue_receipt
 from simrenew.renewals.rules import (
     AMOUNT_FIELDS,
     BONUS_VALIDITY_DAYS,
     Price,
-    merge_bonus_expiry,
     request_fingerprint,
 )
 from simrenew.renewals.views import renewal_view
@@ -184,9 +178,9 @@ def _credit_once(
         renewal = _new_renewal(
             request, caller, channel, fingerprint, line, price, now, kind=kind, paid=True
         )
-        _apply_credit(session, line, renewal, price, before, now)
+        apply_credit(session, line, renewal, price, before, now)
         insert_row(session, renewal)
-        _confirm_credit(session, context, catalog, renewal, package, now)
+        confirm_credit(session, context, catalog, renewal, package, now)
         body = renewal_view(renewal)
         uow.commit()
         return RenewalOutcome(body, replayed=False)
@@ -233,63 +227,6 @@ def _new_renewal(
     )
 
 
-def _confirm_credit(
-    session: Session,
-    context: LineContext,
-    catalog: CatalogSnapshot,
-    renewal: Renewal,
-    package: PackageOffer,
-    now: datetime,
-) -> None:
-    """Receipt, confirmation SMS (priority lane), reminders cancelled, line written back."""
-    line = context.line
-    operator = catalog.operators[line.operator_code]
-    issue_receipt(
-        session,
-        line,
-        renewal,
-        package_name=package.name,
-        package_names=package.names,
-        operator=operator,
-        now=now,
-    )
-    language = context.language
-    queue_sms(
-        session,
-        msisdn=line.msisdn,
-        template="renewal_confirmation",
-        language=language,
-        params={
-            "operator": operator.display_name(language),
-            "msisdn": line.msisdn,
-            "credit": format_fils(
-                renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True
-            ),
-            "balance": format_fils(line.balance_fils, language, latin_digits=True),
-            "valid_until": kuwait_minute(line.valid_until),
-            "receipt_no": renewal.receipt_no,
-        },
-        now=now,
-        lane="priority",
-    )
-    if renewal.kind == "reactivation":
-        queue_sms(
-            session,
-            msisdn=line.msisdn,
-            template="reactivation",
-            language=language,
-            params={
-                "operator": operator.display_name(language),
-                "msisdn": line.msisdn,
-                "valid_until": kuwait_minute(line.valid_until),
-            },
-            now=now,
-            lane="priority",
-        )
-    cancel_expiry_notices(session, line.msisdn)
-    lines_repository.save_line(session, line)
-
-
 def credit_paid_renewal(
     session: Session, context: LineContext, renewal: Renewal, *, now: datetime
 ) -> None:
@@ -334,69 +271,5 @@ def credit_paid_renewal(
     renewal.valid_until_after = price.new_valid_until
     renewal.receipt_no = new_receipt_no()
     renewal.credited_at = now
-    _apply_credit(session, line, renewal, price, before, now)
-    _confirm_credit(session, context, catalog, renewal, package, now)
-
-
-def _apply_credit(
-    session: Session, line: Line, renewal: Renewal, price: Price, before: LineState, now: datetime
-) -> None:
-    expire_bonus_if_due(session, line, now)
-    post(
-        session,
-        line,
-        bucket="paid",
-        kind="renewal_credit",
-        amount_fils=price.credit_fils,
-        now=now,
-        renewal_id=renewal.id,
-    )
-    if price.bonus_fils:
-        line.bonus_expires_at = merge_bonus_expiry(
-            line.bonus_expires_at, line.bonus_fils, price.bonus_expires_at
-        )
-        post(
-            session,
-            line,
-            bucket="bonus",
-            kind="promotion_bonus",
-            amount_fils=price.bonus_fils,
-            now=now,
-            renewal_id=renewal.id,
-        )
-    for code in price.promotions:
-        insert_row(
-            session,
-            PromotionUse(
-                id=new_id(),
-                msisdn=line.msisdn,
-                operator_code=line.operator_code,
-                promotion_code=code,
-                renewal_id=renewal.id,
-                at=now,
-            ),
-        )
-    line.valid_until = price.new_valid_until
-    line.state = LineState.ACTIVE.value
-    line.state_since = now if before is not LineState.ACTIVE else line.state_since
-    line.version += 1
-    renewal.balance_after_fils = line.balance_fils
-    lines_repository.add_history(
-        session,
-        LineHistory(
-            id=new_id(),
-            msisdn=line.msisdn,
-            at=now,
-            event=renewal.kind,  # renewal, or reactivation of a suspended line
-            from_state=before.value,
-            to_state=LineState.ACTIVE.value,
-            renewal_id=renewal.id,
-            details={
-                "package": renewal.package_code,
-                "credit_fils": renewal.credit_fils,
-                "bonus_fils": renewal.bonus_fils,
-                "receipt_no": renewal.receipt_no,
-                "channel": renewal.channel,
-            },
-        ),
-    )
+    apply_credit(session, line, renewal, price, before, now)
+    confirm_credit(session, context, catalog, renewal, package, now)
