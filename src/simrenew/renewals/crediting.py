@@ -8,6 +8,7 @@ receipt, the confirmation SMS (priority lane), the withdrawal of unsent notices,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -117,35 +118,29 @@ def confirm_credit(
         now=now,
     )
     language = context.language
-    queue_sms(
-        session,
-        msisdn=line.msisdn,
-        template="renewal_confirmation",
-        language=language,
-        params={
-            "operator": operator.display_name(language),
-            "msisdn": line.msisdn,
-            "credit": format_fils(
-                renewal.credit_fils + renewal.bonus_fils, language, latin_digits=True
-            ),
-            "balance": format_fils(line.balance_fils, language, latin_digits=True),
-            "valid_until": kuwait_minute(line.valid_until),
-            "receipt_no": renewal.receipt_no,
-        },
-        now=now,
-        lane="priority",
-    )
+    # What every confirmation says; a reactivated line is told that too, in its own message.
+    about_line = {
+        "operator": operator.display_name(language),
+        "msisdn": line.msisdn,
+        "valid_until": kuwait_minute(line.valid_until),
+    }
+    credit_fils = renewal.credit_fils + renewal.bonus_fils
+    credited = {
+        **about_line,
+        "credit": format_fils(credit_fils, language, latin_digits=True),
+        "balance": format_fils(line.balance_fils, language, latin_digits=True),
+        "receipt_no": renewal.receipt_no,
+    }
+    messages: list[tuple[str, dict[str, Any]]] = [("renewal_confirmation", credited)]
     if renewal.kind == "reactivation":
+        messages.append(("reactivation", about_line))
+    for template, params in messages:
         queue_sms(
             session,
             msisdn=line.msisdn,
-            template="reactivation",
+            template=template,
             language=language,
-            params={
-                "operator": operator.display_name(language),
-                "msisdn": line.msisdn,
-                "valid_until": kuwait_minute(line.valid_until),
-            },
+            params=params,
             now=now,
             lane="priority",
         )

@@ -116,7 +116,8 @@ def _credit_once(
 ) -> RenewalOutcome:
     with uow:
         session = uow.session
-        # Nothing below reads back what it writes: every row goes at commit, in one statement.
+        # Nothing below reads back what it writes: every row goes at commit (one statement on
+        # PostgreSQL).
         uow.defer_writes()
         # Lock the line first: retries of one key and renewals of one line queue here.
         context, done = repository.lock_line_for_renewal(
