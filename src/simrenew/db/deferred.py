@@ -14,12 +14,14 @@ of one PostgreSQL statement all see the database as it was before it, not each o
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import JSON, Connection, UpdateBase
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 _KEY = "simrenew.deferred_writes"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+_PYFORMAT = re.compile(r"%[%s]")  # a placeholder, or an escaped percent sign
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,18 @@ class DeferredWrites:
             return
         sql, params = _one_statement(writes, connection.dialect)
         # Through SQLAlchemy: its events see the statement, a lost race surfaces as
-        # IntegrityError (and is retried), a dropped connection is invalidated.
-        connection.exec_driver_sql(sql, params)
+        # IntegrityError (and is retried), a dropped connection is invalidated. On a raw cursor:
+        # psycopg's usual cursor re-parses every statement over 4 KB or 50 parameters for its
+        # placeholders, on each execution, which cost a renewal more than building its rows.
+        driver = connection.connection.driver_connection
+        if not isinstance(driver, psycopg.Connection):
+            raise RuntimeError("held writes are sent to PostgreSQL through psycopg 3 only")
+        usual = driver.cursor_factory
+        driver.cursor_factory = psycopg.RawCursor
+        try:
+            connection.exec_driver_sql(sql, params)
+        finally:
+            driver.cursor_factory = usual
 
 
 def defer_writes(session: Session) -> DeferredWrites:
@@ -142,14 +155,15 @@ def _compile(shape: _Shape, dialect: Dialect) -> _Compiled:
 def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
     """`WITH w0 AS (...), w1 AS (...) <last write>`, with positional parameters in order.
 
-    Positional, not named: the names of two writes would clash, and renaming them costs.
+    Positional, not named: the names of two writes would clash, and renaming them costs. The
+    placeholders are PostgreSQL's own ($1, $2, ...), for psycopg's raw cursor.
     """
     shapes = tuple((w.statement, tuple(sorted(w.params))) for w in writes)
     parts = [_compile(shape, dialect) for shape in shapes]
     sql = _statements.get(shapes)
     if sql is None:
         with_list = ", ".join(f"w{n} AS ({part.sql})" for n, part in enumerate(parts[:-1]))
-        sql = _statements[shapes] = f"WITH {with_list} {parts[-1].sql}"
+        sql = _statements[shapes] = _numbered(f"WITH {with_list} {parts[-1].sql}")
     params: list[Any] = []
     for write, part in zip(writes, parts, strict=True):
         values = part.fixed | write.params
@@ -162,3 +176,9 @@ def _one_statement(writes: list[_Write], dialect: Dialect) -> tuple[str, tuple[A
                 value = orjson.dumps(value).decode()
             params.append(value)
     return sql, tuple(params)
+
+
+def _numbered(sql: str) -> str:
+    """psycopg's placeholders (%s, and %% for a percent sign) as PostgreSQL's: $1, $2, ..."""
+    numbers = itertools.count(1)
+    return _PYFORMAT.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)

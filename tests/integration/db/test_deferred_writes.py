@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from builders import load_demo_catalog, make_caller, make_line
 from simrenew.bootstrap import Platform
 from simrenew.db.base import insert_row
+from simrenew.db.deferred import execute_write
 from simrenew.ids import new_id
 from simrenew.lines import repository as lines_repository
 from simrenew.lines.models import Line, LineHistory
@@ -158,3 +159,32 @@ def test_a_held_row_gets_the_defaults_its_columns_declare(platform: Platform) ->
         written = {row.id: row.details for row in uow.session.scalars(select(LineHistory))}
     assert written[first.id] == {}
     assert written[second.id] == {}
+
+
+def test_a_held_write_with_a_percent_sign_in_its_sql_means_what_it_says(
+    platform: Platform,
+) -> None:
+    load_demo_catalog(platform)
+    make_line(platform, MSISDN)
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        insert_row(uow.session, history_row(now, "activated", new_id()))
+        uow.commit()
+    # A value written into the SQL itself: psycopg's placeholders escape its % as %%.
+    mark_active = (
+        update(LineHistory)
+        .where(LineHistory.to_state.like(literal_column("'act%'")))
+        .values(from_state=literal_column("'50%'"))
+    )
+
+    with platform.uow() as uow:
+        uow.defer_writes()
+        execute_write(uow.session, mark_active, {})
+        insert_row(uow.session, history_row(now, "second"))  # two writes: one statement on PG
+        uow.commit()
+
+    with platform.uow() as uow:
+        rows = uow.session.scalars(select(LineHistory).where(LineHistory.event == "import"))
+        states = {row.details.get("note"): row.from_state for row in rows}
+    assert states["activated"] == "50%"
+    assert states["second"] is None  # written after the update, in the same statement
