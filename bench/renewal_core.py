@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bare_client import run_bare_clients
+from machine import machine_details
 from pg_tools import (
     PG_HOST,
     PG_PORT,
@@ -44,7 +45,7 @@ from pg_tools import (
     vacuum_analyze,
 )
 from processes import run_together
-from renewal_report import machine_details, other_sections, print_table, render_results
+from renewal_report import other_sections, print_table, render_results
 from renewal_results import ClientResult, Profile, Report, Row, RunResult
 from renewal_setup import (
     DEMO_CATALOG,

@@ -3,56 +3,11 @@
 from __future__ import annotations
 
 import os
-import platform as pyplatform
 import re
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-import psycopg
-import sqlalchemy
-from sqlalchemy import text
-
 from renewal_results import TARGET_RATIO, TPCB_ROUND_TRIPS, Report, Row, StatementTrace
-
-
-def machine_details(url: str, *, load_before: tuple[float, float, float]) -> dict[str, str]:
-    """CPU, cores, memory, load, PostgreSQL and Python versions."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    mem = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            version = str(conn.scalar(text("SELECT version()")))
-            settings = {
-                name: str(conn.scalar(text(f"SHOW {name}")))
-                for name in ("shared_buffers", "synchronous_commit", "fsync", "max_connections")
-            }
-    finally:
-        engine.dispose()
-    pgbench_version = subprocess.run(
-        ["pgbench", "--version"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout.strip()
-    load_after = os.getloadavg()
-    return {
-        "CPU": model.group(1).strip() if model else pyplatform.processor() or "unknown",
-        "cores (logical; usable by this process)": f"{os.cpu_count()} "
-        f"({len(os.sched_getaffinity(0))})",
-        "memory": f"{int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "unknown",
-        "load average (1/5/15 min) before / after the run": " / ".join(
-            ", ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after)
-        )
-        + " (other work on the machine skews every number here)",
-        "kernel": f"{pyplatform.system()} {pyplatform.release()}",
-        "PostgreSQL": version,
-        "PostgreSQL settings": ", ".join(f"{k}={v}" for k, v in settings.items()),
-        "pgbench": pgbench_version,
-        "Python": f"{pyplatform.python_implementation()} {pyplatform.python_version()}",
-        "SQLAlchemy / psycopg": f"{sqlalchemy.__version__} / {psycopg.__version__} "
-        f"({psycopg.pq.__impl__}, libpq {psycopg.pq.version()})",
-    }
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -244,8 +199,52 @@ def render_results(report: Report) -> str:
             ],
             "",
         ]
+    md += budget_lines(rows)
     md += ["## Interpretation", "", *interpretation(report), ""]
     return "\n".join(md)
+
+
+def budget_lines(rows: Sequence[Row]) -> list[str]:
+    """What the target leaves for the client's CPU, from this run's own measurements."""
+    measured = [row for row in rows if row.replay is not None]
+    if not measured:
+        return []
+    out = [
+        "## What the target leaves for the client",
+        "",
+        f"How much client CPU (Python, driver, rules) a renewal may use for the ratio to reach "
+        f"{TARGET_RATIO}, given how fast this run's PostgreSQL ran the SQL alone (pgbench, no "
+        "client work): with the renewal's SQL as it is, and with every write in one statement "
+        "(the floor). The clients can keep min(clients, cores) CPUs busy; each renewal costs "
+        "the SQL's time plus the client's, so the budget is "
+        "`min(clients, cores) x (1 / (target x tpcb-like TPS) - 1 / SQL TPS)`. The same model, "
+        "run forwards from each client's measured CPU, predicts the throughputs beside it.",
+        "",
+        "| clients | budget with the renewal's SQL (ms) | budget with the floor (ms) "
+        "| bare Python client CPU (ms) | its TPS predicted / measured "
+        "| simrenew client CPU (ms) | its TPS predicted / measured |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in measured:
+        assert row.replay is not None
+        replay_tps, r = row.replay.tps, row.renewal
+        floor = row.client_cpu_budget_ms(row.floor.tps) if row.floor else float("nan")
+        bare = "n/a | n/a"
+        if row.bare is not None:
+            cpu = row.bare.cpu_ms_per_renewal
+            bare = f"{cpu:.2f} | {row.predicted_tps(replay_tps, cpu):,.0f} / {row.bare.tps:,.0f}"
+        predicted = row.predicted_tps(replay_tps, r.cpu_ms_per_renewal)
+        out.append(
+            f"| {row.clients} | {row.client_cpu_budget_ms(replay_tps):.2f} | {_fmt(floor, '.2f')} "
+            f"| {bare} | {r.cpu_ms_per_renewal:.2f} | {predicted:,.0f} / {r.tps:,.0f} |"
+        )
+    out += [
+        "",
+        "A budget at or below the bare client's CPU means no Python client doing any work "
+        "beyond sending the SQL can reach the target on this machine.",
+        "",
+    ]
+    return out
 
 
 def interpretation(report: Report) -> list[str]:

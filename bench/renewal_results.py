@@ -81,6 +81,24 @@ class Row:
         return self.renewal.tps / self.pgbench.tps if self.pgbench.tps else float("nan")
 
     @property
+    def cpus(self) -> int:
+        """CPUs the clients can keep busy: one each, up to the machine's cores."""
+        return min(self.clients, len(os.sched_getaffinity(0)))
+
+    def client_cpu_budget_ms(self, sql_tps: float) -> float:
+        """Client CPU per renewal the target leaves, if the SQL alone runs at `sql_tps`.
+
+        Below the core count each client waits for its own renewals: a renewal takes the SQL's
+        time plus the client's. Once the clients fill the cores, the cores' time per renewal is
+        the server's plus the client's. Both give: cpus x (1 / target TPS - 1 / SQL TPS).
+        """
+        return 1000 * self.cpus * (1 / (TARGET_RATIO * self.pgbench.tps) - 1 / sql_tps)
+
+    def predicted_tps(self, sql_tps: float, client_cpu_ms: float) -> float:
+        """The same model forwards: renewals/s for a client spending `client_cpu_ms` each."""
+        return self.cpus / (self.cpus / sql_tps + client_cpu_ms / 1000)
+
+    @property
     def replay_ratio(self) -> float:
         """The renewal core against its own SQL without Python (how much Python costs)."""
         return self.renewal.tps / self.replay.tps if self.replay else float("nan")
