@@ -29,7 +29,8 @@ from simrenew.web.api.me_schemas import (
     OtpIn,
     example,
 )
-from simrenew.web.api.renewals import RenewalOut, answer_renewal, renewal_request
+from simrenew.web.api.renewals import answer_renewal, renewal_request
+from simrenew.web.api.renewals_schemas import RenewalOut
 from simrenew.web.deps import (
     IdempotencyKeyDep,
     LanguageDep,

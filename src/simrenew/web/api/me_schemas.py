@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simrenew.accounts import service
 from simrenew.web.api import RequestBody
 from simrenew.web.api.lines import LineStatusOut
-from simrenew.web.api.renewals import QuoteOut, ReactivationIn
+from simrenew.web.api.renewals_schemas import QuoteOut, ReactivationIn
 
 MSISDN_FIELD = Field(min_length=1, max_length=40, description="Any usual spelling of the number.")
 LANGUAGE_FIELD = Field(min_length=2, max_length=2, description="en, ar or zh.")
