@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from simrenew.payments.sandbox import checkout
-from simrenew.payments.sandbox.checkout import (
+from simrenew.payments.sandbox.checkout_pages import (
     KNET_TEST_NUMBERS,
     KNET_TEST_PREFIX,
     OTP_CODE,
