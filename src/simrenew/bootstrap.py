@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from simrenew.clock import Clock, SystemClock
-from simrenew.db.session import UnitOfWork, make_engine
+from simrenew.db.session import UnitOfWork, make_engine, make_session_factory
 from simrenew.payments.desk import PaymentDesk, PaymentLinks
 from simrenew.settings import Settings
 
@@ -70,7 +70,7 @@ def build_platform(settings: Settings | None = None, *, clock: Clock | None = No
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url, pool_size=settings.db_pool_size)
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    factory = make_session_factory(engine)
     return Platform(
         settings=settings, engine=engine, session_factory=factory, clock=clock or SystemClock()
     )

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,8 @@ T = TypeVar("T")
 
 # PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock.
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
+_WROTE = "simrenew.wrote"  # connection.info: this transaction sent something other than a SELECT
+_CONNECTION = "simrenew.connection"  # session.info: the connection of its open transaction
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -44,7 +47,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         return engine
     # Sessions in UTC: timestamps come back in datetime.UTC, which clock.utc() passes through.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -52,9 +55,25 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         connect_args={"options": "-c TimeZone=UTC"},
     )
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[_WROTE] = True
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine`; on PostgreSQL each remembers its transaction's connection, so a
+    unit of work can tell a transaction that only read (see UnitOfWork.__exit__)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    if engine.dialect.name == "postgresql":
+        event.listen(factory, "after_begin", _remember_connection)
+    return factory
+
 
 class UnitOfWork:
-    """A session whose transaction rolls back unless `commit()` is reached inside `with`."""
+    """A session whose writes are undone unless `commit()` is reached inside `with`."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -85,10 +104,24 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed and detaches the loaded objects without
         # expiring them, so results read inside `with` stay readable after it.
+        session = self.session
         try:
-            self.session.close()
+            if _only_read(session, exc):
+                # Nothing to undo: end it with COMMIT. psycopg forgets every prepared statement
+                # of a connection at each ROLLBACK, so read-only requests and refusals would
+                # make the next renewal parse and plan its statements again on the server.
+                try:
+                    session.commit()
+                except DBAPIError:
+                    if exc is None:
+                        raise
+                    # The error already on its way out tells the caller more; close() below
+                    # rolls back.
         finally:
-            self._session = None
+            try:
+                session.close()
+            finally:
+                self._session = None
 
     def defer_writes(self) -> None:
         """Hold this transaction's row writes and send them together at commit (db.deferred)."""
@@ -106,6 +139,25 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Drop the transaction's writes."""
         self.session.rollback()
+
+
+def _remember_connection(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[_CONNECTION] = connection
+    connection.info[_WROTE] = False
+
+
+def _only_read(session: Session, error: BaseException | None) -> bool:
+    """Whether the session's open transaction on PostgreSQL sent nothing but SELECTs (locking
+    ones included) and holds no unflushed change: then COMMIT and ROLLBACK mean the same."""
+    connection = session.info.pop(_CONNECTION, None)
+    if connection is None or not session.in_transaction() or connection.closed:
+        return False
+    if isinstance(error, DBAPIError) or connection.info.get(_WROTE, True):
+        return False  # a write must be undone
+    driver = connection.connection.driver_connection
+    if driver is None or driver.info.transaction_status != TransactionStatus.INTRANS:
+        return False  # no transaction open, or one a failed statement aborted
+    return not (session.new or session.dirty or session.deleted)
 
 
 def is_retryable(error: BaseException) -> bool:
